@@ -1,0 +1,1 @@
+//! The weir Kubernetes operator.
