@@ -1,0 +1,74 @@
+//! One module per Kafka API, named after it. Each handler takes the decoded
+//! request and returns the response; the `server` does framing and encoding.
+//!
+//! [`SUPPORTED`] is the single list of APIs and versions: ApiVersions
+//! advertises exactly it and the dispatcher refuses anything outside it.
+
+pub mod api_versions;
+pub mod fetch;
+pub mod list_offsets;
+pub mod metadata;
+pub mod produce;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
+use kafka_protocol::protocol::VersionRange;
+
+use crate::broker::Broker;
+use crate::server::dispatch::api_name;
+
+/// What a handler asks the connection to do.
+#[derive(Debug)]
+pub enum Reply {
+    /// Send this response (boxed: responses are large, the other variants tiny).
+    Respond(Box<ResponseKind>),
+    /// Send nothing (acks=0 produce).
+    NoResponse,
+    /// Close the connection (Kafka's way of failing an acks=0 produce).
+    Close(String),
+}
+
+/// Every API served, with the versions implemented.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 13),
+    (ApiKey::Fetch, 4, 16),
+    (ApiKey::ListOffsets, 1, 8),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 4),
+];
+
+/// The versions of `key` this broker implements, if any.
+pub fn supported_versions(key: ApiKey) -> Option<VersionRange> {
+    SUPPORTED
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, min, max)| VersionRange {
+            min: *min,
+            max: *max,
+        })
+}
+
+/// Routes a decoded request to its handler.
+pub async fn handle(broker: &Broker, header: &RequestHeader, request: RequestKind) -> Reply {
+    let version = header.request_api_version;
+    let response = match request {
+        RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(r, version)),
+        RequestKind::Metadata(r) => ResponseKind::Metadata(metadata::handle(broker, r, version)),
+        RequestKind::Produce(r) => return produce::handle(broker, r, version),
+        RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, r, version).await),
+        RequestKind::ListOffsets(r) => {
+            ResponseKind::ListOffsets(list_offsets::handle(broker, r, version))
+        }
+        other => return Reply::Close(format!("no handler for {other:?}")),
+    };
+    Reply::Respond(Box::new(response))
+}
+
+/// Counts an error code returned by an API, for the errors metric.
+pub fn count_error(broker: &Broker, key: ApiKey, error: ResponseError) {
+    broker
+        .metrics
+        .errors
+        .with_label_values(&[api_name(key), &format!("{error:?}")])
+        .inc();
+}

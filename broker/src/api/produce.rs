@@ -1,0 +1,118 @@
+//! Produce: append producers' record batches to partition logs.
+//!
+//! Batches are validated and stored as sent; only offsets and leader epoch
+//! are assigned. With acks=0 nothing is answered, and a failure closes the
+//! connection, which is how Kafka tells such a producer something went wrong.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, ResponseKind};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{count_error, Reply};
+use crate::broker::Broker;
+use crate::replica_manager::now_ms;
+
+/// Handles a Produce request.
+pub fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
+    let acks = request.acks;
+    let image = broker.image();
+    let now = now_ms();
+    let mut failed = false;
+    let mut appended = false;
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    for topic in request.topic_data {
+        let found = if version >= 13 {
+            image.topic_by_id(&topic.topic_id)
+        } else {
+            image.topic(topic.name.0.as_str())
+        };
+        let unknown = if version >= 13 {
+            ResponseError::UnknownTopicId
+        } else {
+            ResponseError::UnknownTopicOrPartition
+        };
+        let mut partitions = Vec::with_capacity(topic.partition_data.len());
+        for data in topic.partition_data {
+            let base = PartitionProduceResponse::default()
+                .with_index(data.index)
+                .with_base_offset(-1)
+                .with_log_append_time_ms(-1)
+                .with_log_start_offset(-1);
+            let fail = |e: ResponseError, message: String| {
+                let mut r = base.clone().with_error_code(e.code());
+                if version >= 8 {
+                    r.error_message = Some(StrBytes::from_string(message.clone()));
+                    r.record_errors = vec![BatchIndexAndErrorMessage::default()
+                        .with_batch_index(0)
+                        .with_batch_index_error_message(Some(StrBytes::from_string(message)))];
+                }
+                r
+            };
+            let result = if request.transactional_id.is_some() {
+                Err((ResponseError::InvalidTxnState, "transactions are not supported yet".to_string()))
+            } else if !(-1..=1).contains(&acks) {
+                Err((ResponseError::InvalidRequiredAcks, format!("acks={acks} is not one of -1, 0, 1")))
+            } else {
+                match found {
+                    None => Err((unknown, "unknown topic".to_string())),
+                    Some(t) => match (t.partitions.get(&data.index), broker.replicas.partition(t.id, data.index)) {
+                        (None, _) => Err((ResponseError::UnknownTopicOrPartition, format!("partition {} does not exist", data.index))),
+                        (Some(_), None) => Err((ResponseError::NotLeaderOrFollower, "this broker does not lead the partition".to_string())),
+                        (Some(_), Some(partition)) => match data.records {
+                            None => Err((ResponseError::InvalidRecord, "produce request without records".to_string())),
+                            Some(records) => {
+                                let size = records.len();
+                                partition
+                                    .append(records, acks, now)
+                                    .map(|info| (info, size))
+                                    .map_err(|e| (e.error_code(), e.to_string()))
+                            }
+                        },
+                    },
+                }
+            };
+            let response = match result {
+                Ok((info, size)) => {
+                    appended = true;
+                    broker.metrics.messages_in.inc_by(u64::try_from(info.record_count).unwrap_or(0));
+                    broker.metrics.bytes_in.inc_by(size as u64);
+                    base.with_base_offset(info.base_offset)
+                        .with_log_append_time_ms(info.log_append_time)
+                        .with_log_start_offset(info.log_start_offset)
+                }
+                Err((e, message)) => {
+                    failed = true;
+                    count_error(broker, ApiKey::Produce, e);
+                    tracing::debug!(topic = %topic.name.0.as_str(), partition = data.index, error = ?e, %message, "produce failed");
+                    fail(e, message)
+                }
+            };
+            partitions.push(response);
+        }
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(topic.name)
+                .with_topic_id(topic.topic_id)
+                .with_partition_responses(partitions),
+        );
+    }
+    if appended {
+        broker.replicas.notify_appended();
+    }
+    if failed {
+        broker.metrics.failed_produce_requests.inc();
+    }
+    if acks == 0 {
+        return if failed {
+            Reply::Close("acks=0 produce failed".to_string())
+        } else {
+            Reply::NoResponse
+        };
+    }
+    Reply::Respond(Box::new(ResponseKind::Produce(
+        ProduceResponse::default().with_responses(responses),
+    )))
+}

@@ -1,0 +1,525 @@
+//! Topic-level configuration: Kafka's topic keys, their defaults, the broker
+//! keys that supply a cluster-wide default, and validation of values.
+//!
+//! Keeping one table means CreateTopics, AlterConfigs, DescribeConfigs and the
+//! log all agree on what a key means, so a Kafka user's knowledge carries over.
+
+use std::collections::BTreeMap;
+
+use crate::log::{LogConfig, TimestampType};
+
+/// The value type Kafka declares for a config; DescribeConfigs v3+ reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    /// `true` or `false`.
+    Boolean,
+    /// Free-form or enumerated string.
+    String,
+    /// 32-bit integer.
+    Int,
+    /// 64-bit integer.
+    Long,
+    /// Floating point number.
+    Double,
+    /// Comma-separated list.
+    List,
+}
+
+impl ConfigType {
+    /// The code DescribeConfigs uses for this type (Kafka's `ConfigType`).
+    pub fn code(self) -> i8 {
+        match self {
+            ConfigType::Boolean => 1,
+            ConfigType::String => 2,
+            ConfigType::Int => 3,
+            ConfigType::Long => 5,
+            ConfigType::Double => 6,
+            ConfigType::List => 7,
+        }
+    }
+}
+
+/// The allowed values of a config, checked on every create and alter.
+#[derive(Debug, Clone, Copy)]
+pub enum Validator {
+    /// Any value that parses as the config's type.
+    Any,
+    /// An integer at least this large.
+    AtLeast(i64),
+    /// A double in this closed range.
+    DoubleRange(f64, f64),
+    /// One of these strings.
+    OneOf(&'static [&'static str]),
+    /// A non-empty comma-separated list drawn from these strings.
+    ListOf(&'static [&'static str]),
+}
+
+/// One topic config key as Kafka defines it.
+#[derive(Debug, Clone, Copy)]
+pub struct TopicConfigDef {
+    /// The topic-level key, e.g. `retention.ms`.
+    pub name: &'static str,
+    /// The broker key whose value is the cluster-wide default, e.g. `log.retention.ms`.
+    pub broker_key: &'static str,
+    /// Kafka's default when neither the topic nor the broker sets it.
+    pub default: &'static str,
+    /// The declared type.
+    pub kind: ConfigType,
+    /// The allowed values.
+    pub validator: Validator,
+    /// One line of documentation, returned by DescribeConfigs v3+.
+    pub doc: &'static str,
+}
+
+const I64_MAX: &str = "9223372036854775807";
+
+/// Every topic config weir understands, with Kafka 4's names and defaults.
+pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
+    TopicConfigDef {
+        name: "cleanup.policy",
+        broker_key: "log.cleanup.policy",
+        default: "delete",
+        kind: ConfigType::List,
+        validator: Validator::ListOf(&["compact", "delete"]),
+        doc: "Retention policy for old log segments: delete, compact, or both.",
+    },
+    TopicConfigDef {
+        name: "compression.type",
+        broker_key: "compression.type",
+        default: "producer",
+        kind: ConfigType::String,
+        validator: Validator::OneOf(&["producer"]),
+        doc: "weir stores batches exactly as the producer compressed them; only 'producer' is accepted.",
+    },
+    TopicConfigDef {
+        name: "delete.retention.ms",
+        broker_key: "log.cleaner.delete.retention.ms",
+        default: "86400000",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(0),
+        doc: "How long tombstones are retained in a compacted topic.",
+    },
+    TopicConfigDef {
+        name: "file.delete.delay.ms",
+        broker_key: "log.segment.delete.delay.ms",
+        default: "60000",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(0),
+        doc: "Time to wait before deleting a file from the filesystem.",
+    },
+    TopicConfigDef {
+        name: "flush.messages",
+        broker_key: "log.flush.interval.messages",
+        default: I64_MAX,
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(1),
+        doc: "Force an fsync after this many messages; durability normally comes from replication.",
+    },
+    TopicConfigDef {
+        name: "flush.ms",
+        broker_key: "log.flush.interval.ms",
+        default: I64_MAX,
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(0),
+        doc: "Force an fsync after this much time; durability normally comes from replication.",
+    },
+    TopicConfigDef {
+        name: "index.interval.bytes",
+        broker_key: "log.index.interval.bytes",
+        default: "4096",
+        kind: ConfigType::Int,
+        validator: Validator::AtLeast(0),
+        doc: "How many bytes of log to write between offset index entries.",
+    },
+    TopicConfigDef {
+        name: "max.compaction.lag.ms",
+        broker_key: "log.cleaner.max.compaction.lag.ms",
+        default: I64_MAX,
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(1),
+        doc: "The longest a message stays ineligible for compaction.",
+    },
+    TopicConfigDef {
+        name: "max.message.bytes",
+        broker_key: "message.max.bytes",
+        default: "1048588",
+        kind: ConfigType::Int,
+        validator: Validator::AtLeast(0),
+        doc: "The largest record batch size allowed.",
+    },
+    TopicConfigDef {
+        name: "message.timestamp.after.max.ms",
+        broker_key: "log.message.timestamp.after.max.ms",
+        default: "3600000",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(0),
+        doc: "How far a CreateTime timestamp may be ahead of the broker's clock.",
+    },
+    TopicConfigDef {
+        name: "message.timestamp.before.max.ms",
+        broker_key: "log.message.timestamp.before.max.ms",
+        default: I64_MAX,
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(0),
+        doc: "How far a CreateTime timestamp may be behind the broker's clock.",
+    },
+    TopicConfigDef {
+        name: "message.timestamp.type",
+        broker_key: "log.message.timestamp.type",
+        default: "CreateTime",
+        kind: ConfigType::String,
+        validator: Validator::OneOf(&["CreateTime", "LogAppendTime"]),
+        doc: "Whether record timestamps are the producer's (CreateTime) or the broker's (LogAppendTime).",
+    },
+    TopicConfigDef {
+        name: "min.cleanable.dirty.ratio",
+        broker_key: "log.cleaner.min.cleanable.ratio",
+        default: "0.5",
+        kind: ConfigType::Double,
+        validator: Validator::DoubleRange(0.0, 1.0),
+        doc: "The dirty fraction of a compacted log that triggers cleaning.",
+    },
+    TopicConfigDef {
+        name: "min.compaction.lag.ms",
+        broker_key: "log.cleaner.min.compaction.lag.ms",
+        default: "0",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(0),
+        doc: "The shortest a message stays uncompacted.",
+    },
+    TopicConfigDef {
+        name: "min.insync.replicas",
+        broker_key: "min.insync.replicas",
+        default: "1",
+        kind: ConfigType::Int,
+        validator: Validator::AtLeast(1),
+        doc: "The fewest in-sync replicas an acks=all produce needs.",
+    },
+    TopicConfigDef {
+        name: "preallocate",
+        broker_key: "log.preallocate",
+        default: "false",
+        kind: ConfigType::Boolean,
+        validator: Validator::Any,
+        doc: "Whether to preallocate segment files.",
+    },
+    TopicConfigDef {
+        name: "retention.bytes",
+        broker_key: "log.retention.bytes",
+        default: "-1",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(-1),
+        doc: "The largest a partition may grow before old segments are deleted; -1 for no limit.",
+    },
+    TopicConfigDef {
+        name: "retention.ms",
+        broker_key: "log.retention.ms",
+        default: "604800000",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(-1),
+        doc: "How long a segment is kept before it is deleted; -1 for no limit.",
+    },
+    TopicConfigDef {
+        name: "segment.bytes",
+        broker_key: "log.segment.bytes",
+        default: "1073741824",
+        kind: ConfigType::Int,
+        validator: Validator::AtLeast(14),
+        doc: "The size of a log segment file.",
+    },
+    TopicConfigDef {
+        name: "segment.index.bytes",
+        broker_key: "log.index.size.max.bytes",
+        default: "10485760",
+        kind: ConfigType::Int,
+        validator: Validator::AtLeast(4),
+        doc: "The size of the offset index of a segment.",
+    },
+    TopicConfigDef {
+        name: "segment.jitter.ms",
+        broker_key: "log.roll.jitter.ms",
+        default: "0",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(0),
+        doc: "The largest random jitter subtracted from segment.ms.",
+    },
+    TopicConfigDef {
+        name: "segment.ms",
+        broker_key: "log.roll.ms",
+        default: "604800000",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(1),
+        doc: "How long before a segment is rolled even if it is not full.",
+    },
+    TopicConfigDef {
+        name: "unclean.leader.election.enable",
+        broker_key: "unclean.leader.election.enable",
+        default: "false",
+        kind: ConfigType::Boolean,
+        validator: Validator::Any,
+        doc: "Whether a replica outside the ISR may become leader, at the risk of losing data.",
+    },
+];
+
+/// Why a topic config was refused; the admin APIs answer INVALID_CONFIG with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicConfigError {
+    /// The key is not a topic config.
+    #[error("Unknown topic config name: {0}")]
+    UnknownKey(String),
+    /// The value does not parse or is out of range.
+    #[error("Invalid value {value} for configuration {name}: {reason}")]
+    InvalidValue {
+        /// The config key.
+        name: String,
+        /// The refused value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Looks up the definition of a topic config key.
+pub fn definition(name: &str) -> Option<&'static TopicConfigDef> {
+    TOPIC_CONFIGS.iter().find(|d| d.name == name)
+}
+
+/// Checks one key and value against Kafka's definition.
+pub fn validate(name: &str, value: &str) -> Result<(), TopicConfigError> {
+    let def = definition(name).ok_or_else(|| TopicConfigError::UnknownKey(name.to_string()))?;
+    validate_value(def, value).map_err(|reason| TopicConfigError::InvalidValue {
+        name: name.to_string(),
+        value: value.to_string(),
+        reason,
+    })
+}
+
+fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
+    let trimmed = value.trim();
+    let number = match def.kind {
+        ConfigType::Int => Some(
+            trimmed
+                .parse::<i32>()
+                .map(i64::from)
+                .map_err(|_| "Expected value to be a 32-bit integer".to_string())?,
+        ),
+        ConfigType::Long => Some(
+            trimmed
+                .parse::<i64>()
+                .map_err(|_| "Expected value to be a 64-bit integer".to_string())?,
+        ),
+        ConfigType::Boolean => {
+            if !trimmed.eq_ignore_ascii_case("true") && !trimmed.eq_ignore_ascii_case("false") {
+                return Err("Expected value to be either true or false".to_string());
+            }
+            None
+        }
+        ConfigType::Double | ConfigType::String | ConfigType::List => None,
+    };
+    match def.validator {
+        Validator::Any => Ok(()),
+        Validator::AtLeast(min) => match number {
+            Some(n) if n < min => Err(format!("Value must be at least {min}")),
+            _ => Ok(()),
+        },
+        Validator::DoubleRange(lo, hi) => match trimmed.parse::<f64>() {
+            Ok(d) if (lo..=hi).contains(&d) => Ok(()),
+            Ok(_) => Err(format!("Value must be between {lo} and {hi}")),
+            Err(_) => Err("Expected value to be a number".to_string()),
+        },
+        Validator::OneOf(allowed) => {
+            if allowed.contains(&trimmed) {
+                Ok(())
+            } else {
+                Err(format!("String must be one of: {}", allowed.join(", ")))
+            }
+        }
+        Validator::ListOf(allowed) => {
+            let items: Vec<&str> = trimmed.split(',').map(str::trim).collect();
+            if items.iter().any(|i| i.is_empty()) {
+                return Err("List must not be empty or contain empty items".to_string());
+            }
+            match items.iter().find(|i| !allowed.contains(i)) {
+                Some(bad) => Err(format!(
+                    "Invalid value {bad}; list items must be among: {}",
+                    allowed.join(", ")
+                )),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// Where an effective config value came from, as DescribeConfigs reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// Set on the topic (DYNAMIC_TOPIC_CONFIG).
+    Topic,
+    /// Set in the broker's configuration (STATIC_BROKER_CONFIG).
+    Broker,
+    /// Kafka's built-in default (DEFAULT_CONFIG).
+    Default,
+}
+
+impl ConfigSource {
+    /// The code DescribeConfigs v1+ uses for this source.
+    pub fn code(self) -> i8 {
+        match self {
+            ConfigSource::Topic => 1,
+            ConfigSource::Broker => 4,
+            ConfigSource::Default => 5,
+        }
+    }
+}
+
+/// One resolved topic config value and its origin.
+#[derive(Debug, Clone)]
+pub struct EffectiveEntry {
+    /// The definition of the key.
+    pub def: &'static TopicConfigDef,
+    /// The value in force.
+    pub value: String,
+    /// Where the value came from.
+    pub source: ConfigSource,
+}
+
+/// A topic's configuration with every key resolved: topic override, else the
+/// broker's default, else Kafka's.
+#[derive(Debug, Clone)]
+pub struct EffectiveTopicConfig {
+    entries: Vec<EffectiveEntry>,
+}
+
+impl EffectiveTopicConfig {
+    /// Resolves every key from the topic's overrides and the broker's defaults
+    /// (keyed by broker key). Invalid stored values fall back to the default.
+    pub fn resolve(
+        topic: &BTreeMap<String, String>,
+        broker_defaults: &BTreeMap<String, String>,
+    ) -> Self {
+        let entries = TOPIC_CONFIGS
+            .iter()
+            .map(|def| {
+                let chosen = topic
+                    .get(def.name)
+                    .map(|v| (v.clone(), ConfigSource::Topic))
+                    .or_else(|| {
+                        broker_defaults
+                            .get(def.broker_key)
+                            .map(|v| (v.clone(), ConfigSource::Broker))
+                    })
+                    .filter(|(v, _)| validate_value(def, v).is_ok());
+                let (value, source) =
+                    chosen.unwrap_or_else(|| (def.default.to_string(), ConfigSource::Default));
+                EffectiveEntry { def, value, source }
+            })
+            .collect();
+        EffectiveTopicConfig { entries }
+    }
+
+    /// All entries, in the order of [`TOPIC_CONFIGS`].
+    pub fn entries(&self) -> &[EffectiveEntry] {
+        &self.entries
+    }
+
+    /// The value of one key.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| e.def.name == name)
+            .map(|e| e.value.as_str())
+    }
+
+    fn long(&self, name: &str) -> i64 {
+        self.get(name)
+            .and_then(|v| v.trim().parse().ok())
+            .or_else(|| definition(name).and_then(|d| d.default.parse().ok()))
+            .unwrap_or(0)
+    }
+
+    /// `min.insync.replicas`, which acks=all produce checks against the ISR.
+    pub fn min_insync_replicas(&self) -> i32 {
+        i32::try_from(self.long("min.insync.replicas")).unwrap_or(1)
+    }
+
+    /// The settings the partition log needs.
+    pub fn log_config(&self) -> LogConfig {
+        let policy = self.get("cleanup.policy").unwrap_or("delete");
+        let clamp_u32 = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+        LogConfig {
+            segment_bytes: u64::try_from(self.long("segment.bytes")).unwrap_or(1 << 30),
+            segment_ms: self.long("segment.ms"),
+            retention_ms: self.long("retention.ms"),
+            retention_bytes: self.long("retention.bytes"),
+            index_interval_bytes: clamp_u32(self.long("index.interval.bytes")),
+            segment_index_bytes: clamp_u32(self.long("segment.index.bytes")),
+            max_message_bytes: clamp_u32(self.long("max.message.bytes")),
+            timestamp_type: if self.get("message.timestamp.type") == Some("LogAppendTime") {
+                TimestampType::LogAppendTime
+            } else {
+                TimestampType::CreateTime
+            },
+            timestamp_before_max_ms: self.long("message.timestamp.before.max.ms"),
+            timestamp_after_max_ms: self.long("message.timestamp.after.max.ms"),
+            compact: policy.split(',').any(|p| p.trim() == "compact"),
+            delete: policy.split(',').any(|p| p.trim() == "delete"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_refused() {
+        assert_eq!(
+            validate("retention.hours", "1"),
+            Err(TopicConfigError::UnknownKey("retention.hours".into()))
+        );
+    }
+
+    #[test]
+    fn non_numeric_and_out_of_range_values_are_refused() {
+        assert!(validate("retention.ms", "abc").is_err());
+        assert!(validate("retention.ms", "-2").is_err());
+        assert!(validate("retention.ms", "-1").is_ok());
+        assert!(validate("segment.bytes", "3000000000").is_err());
+        assert!(validate("min.insync.replicas", "0").is_err());
+    }
+
+    #[test]
+    fn enumerations_and_lists_are_checked() {
+        assert!(validate("cleanup.policy", "compact,delete").is_ok());
+        assert!(validate("cleanup.policy", "compact,").is_err());
+        assert!(validate("cleanup.policy", "archive").is_err());
+        assert!(validate("message.timestamp.type", "LogAppendTime").is_ok());
+        assert!(validate("message.timestamp.type", "logappendtime").is_err());
+        assert!(validate("unclean.leader.election.enable", "yes").is_err());
+        assert!(validate("min.cleanable.dirty.ratio", "1.5").is_err());
+    }
+
+    #[test]
+    fn topic_override_beats_broker_default_beats_kafka_default() {
+        let topic = BTreeMap::from([("retention.ms".to_string(), "1000".to_string())]);
+        let broker = BTreeMap::from([
+            ("log.retention.ms".to_string(), "2000".to_string()),
+            ("log.segment.bytes".to_string(), "1048576".to_string()),
+        ]);
+        let cfg = EffectiveTopicConfig::resolve(&topic, &broker);
+        assert_eq!(cfg.get("retention.ms"), Some("1000"));
+        assert_eq!(cfg.get("segment.bytes"), Some("1048576"));
+        assert_eq!(cfg.get("max.message.bytes"), Some("1048588"));
+        let log = cfg.log_config();
+        assert_eq!(log.retention_ms, 1000);
+        assert_eq!(log.segment_bytes, 1_048_576);
+        assert!(log.delete && !log.compact);
+    }
+
+    #[test]
+    fn every_default_passes_its_own_validator() {
+        for def in TOPIC_CONFIGS {
+            assert!(validate(def.name, def.default).is_ok(), "{}", def.name);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Turns one request frame into a response frame: version checks, header and
+//! body decoding with `kafka-protocol`, the handler call, metrics, encoding.
+//!
+//! Where Kafka closes the connection — an unknown API, an unsupported
+//! version of anything but ApiVersions, a body that does not decode — so do
+//! we, and say why in the log.
+
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsResponse, RequestHeader, RequestKind, ResponseHeader, ResponseKind,
+};
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+use crate::api::{self, Reply};
+use crate::broker::Broker;
+
+/// What the connection does after a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Send this response body (without the size prefix).
+    Respond(Bytes),
+    /// Send nothing (acks=0 produce).
+    NoResponse,
+    /// Close the connection for this reason.
+    Close(String),
+}
+
+/// Handles one request frame.
+pub async fn handle_frame(broker: &Broker, mut frame: Bytes) -> Outcome {
+    if frame.len() < 8 {
+        return Outcome::Close(format!("request of {} bytes is shorter than a header", frame.len()));
+    }
+    let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let Ok(key) = ApiKey::try_from(raw_key) else {
+        return Outcome::Close(format!("unknown API key {raw_key}"));
+    };
+    let Some(range) = api::supported_versions(key) else {
+        return Outcome::Close(format!("API {key:?} is not supported"));
+    };
+    if version < range.min || version > range.max {
+        if key == ApiKey::ApiVersions {
+            // KIP-511: answer in v0 with UNSUPPORTED_VERSION and our ranges,
+            // so the client can retry with a version we speak.
+            let body = ApiVersionsResponse::default()
+                .with_error_code(ResponseError::UnsupportedVersion.code())
+                .with_api_keys(api::api_versions::supported_api_keys());
+            return encode(broker, key, correlation_id, 0, ResponseKind::ApiVersions(body));
+        }
+        return Outcome::Close(format!(
+            "{key:?} v{version} is not supported (supported: v{}-v{})",
+            range.min, range.max
+        ));
+    }
+    let header = match RequestHeader::decode(&mut frame, key.request_header_version(version)) {
+        Ok(h) => h,
+        Err(e) => return Outcome::Close(format!("malformed {key:?} request header: {e:#}")),
+    };
+    let request = match RequestKind::decode(key, &mut frame, version) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Close(format!("malformed {key:?} v{version} request: {e:#}")),
+    };
+    if frame.has_remaining() {
+        tracing::debug!(?key, version, trailing = frame.remaining(), "ignoring trailing request bytes");
+    }
+
+    let started = Instant::now();
+    let name = api_name(key);
+    let reply = api::handle(broker, &header, request).await;
+    broker.metrics.requests.with_label_values(&[name]).inc();
+    broker
+        .metrics
+        .request_duration
+        .with_label_values(&[name])
+        .observe(started.elapsed().as_secs_f64());
+    match reply {
+        Reply::Respond(response) => encode(broker, key, correlation_id, version, *response),
+        Reply::NoResponse => Outcome::NoResponse,
+        Reply::Close(reason) => Outcome::Close(reason),
+    }
+}
+
+fn encode(broker: &Broker, key: ApiKey, correlation_id: i32, version: i16, response: ResponseKind) -> Outcome {
+    let mut buf = BytesMut::with_capacity(256);
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let encoded = header
+        .encode(&mut buf, key.response_header_version(version))
+        .and_then(|_| response.encode(&mut buf, version));
+    match encoded {
+        Ok(()) => Outcome::Respond(buf.freeze()),
+        Err(e) => {
+            broker
+                .metrics
+                .errors
+                .with_label_values(&[api_name(key), "ENCODE_FAILURE"])
+                .inc();
+            tracing::error!(?key, version, error = %format!("{e:#}"), "failed to encode response");
+            Outcome::Close(format!("internal error encoding {key:?} v{version} response"))
+        }
+    }
+}
+
+/// The API's name as Kafka's request metrics label it.
+pub fn api_name(key: ApiKey) -> &'static str {
+    match key {
+        ApiKey::Produce => "Produce",
+        ApiKey::Fetch => "Fetch",
+        ApiKey::ListOffsets => "ListOffsets",
+        ApiKey::Metadata => "Metadata",
+        ApiKey::ApiVersions => "ApiVersions",
+        ApiKey::CreateTopics => "CreateTopics",
+        ApiKey::DeleteTopics => "DeleteTopics",
+        ApiKey::DeleteRecords => "DeleteRecords",
+        ApiKey::DescribeConfigs => "DescribeConfigs",
+        ApiKey::AlterConfigs => "AlterConfigs",
+        ApiKey::CreatePartitions => "CreatePartitions",
+        ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
+        ApiKey::DescribeCluster => "DescribeCluster",
+        _ => "Other",
+    }
+}

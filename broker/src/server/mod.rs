@@ -1,0 +1,128 @@
+//! The network side of the broker: binding listeners, accepting connections,
+//! and the lifecycle from start to graceful shutdown.
+
+pub mod connection;
+pub mod dispatch;
+pub mod frame;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::broker::{Broker, StartError};
+use crate::config::BrokerConfig;
+
+/// Starts a broker and serves until `shutdown` completes, then closes every
+/// log cleanly.
+pub async fn run(
+    config: BrokerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let broker = Broker::open(config)?;
+    let mut listeners = Vec::new();
+    for l in &broker.config.listeners {
+        let host = if l.host.is_empty() { "0.0.0.0" } else { l.host.as_str() };
+        let listener = TcpListener::bind((host, l.port))
+            .await
+            .map_err(|source| StartError::Bind {
+                address: l.to_string(),
+                source,
+            })?;
+        tracing::info!(listener = %l, "listening for Kafka clients");
+        listeners.push(listener);
+    }
+    let http = TcpListener::bind(broker.config.http_listener.as_str())
+        .await
+        .map_err(|source| StartError::Bind {
+            address: broker.config.http_listener.clone(),
+            source,
+        })?;
+    tracing::info!(address = %broker.config.http_listener, "serving /metrics, /healthz, /readyz");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    {
+        let broker = broker.clone();
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let on_stop = async move { stopped(&mut stop).await };
+            if let Err(e) = crate::http::serve(http, broker, on_stop).await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+    }
+    tasks.spawn(retention_loop(broker.clone(), stop_rx.clone()));
+    for listener in listeners {
+        tasks.spawn(accept_loop(broker.clone(), listener, stop_rx.clone()));
+    }
+    broker.set_ready(true);
+    tracing::info!(
+        node_id = broker.config.node_id,
+        cluster_id = %broker.cluster_id,
+        data_dir = %broker.config.data_dir.display(),
+        "broker started"
+    );
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    broker.set_ready(false);
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    broker.replicas.shutdown();
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, peer)) => {
+                    connections.spawn(connection::serve(broker.clone(), socket, peer));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = stopped(&mut stop) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    // In-flight requests finish their current append; idle connections go.
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+async fn retention_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let period = Duration::from_millis(broker.config.log_retention_check_interval_ms.max(1));
+    let mut ticker = tokio::time::interval(period);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let b = broker.clone();
+                match tokio::task::spawn_blocking(move || b.replicas.enforce_retention()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(segments = n, "retention deleted segments"),
+                    Err(e) => tracing::error!(error = %e, "retention task failed"),
+                }
+            }
+            _ = stopped(&mut stop) => break,
+        }
+    }
+}
+
+/// Completes once the stop flag is raised (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
