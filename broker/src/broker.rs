@@ -68,8 +68,11 @@ impl Broker {
     /// Opens the data directory, replays metadata, registers this broker and
     /// opens (recovering if needed) every hosted partition.
     pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, StartError> {
-        let cluster_id =
-            meta_properties::load_or_init(&config.data_dir, config.node_id, config.cluster_id.as_deref())?;
+        let cluster_id = meta_properties::load_or_init(
+            &config.data_dir,
+            config.node_id,
+            config.cluster_id.as_deref(),
+        )?;
         let metadata = MetadataStore::open(&config.data_dir.join("__cluster_metadata-0"))?;
         let replicas = ReplicaManager::new(config.node_id, config.data_dir.clone());
         let broker = Arc::new(Broker {
@@ -156,7 +159,8 @@ impl Broker {
         if image.version < *applied {
             return Ok(());
         }
-        self.replicas.apply_image(image, &self.config.topic_defaults)?;
+        self.replicas
+            .apply_image(image, &self.config.topic_defaults)?;
         *applied = image.version;
         Ok(())
     }

@@ -63,7 +63,10 @@ impl Metrics {
             Ok(g)
         };
         let requests = IntCounterVec::new(
-            Opts::new("kafka_network_requestmetrics_requests_total", "Requests handled, by API."),
+            Opts::new(
+                "kafka_network_requestmetrics_requests_total",
+                "Requests handled, by API.",
+            ),
             &["request"],
         )?;
         registry.register(Box::new(requests.clone()))?;

@@ -135,7 +135,8 @@ impl Partition {
         if let Ok(text) = std::fs::read_to_string(&marker) {
             if !text.contains(&topic_id.to_string()) {
                 tracing::warn!(dir = %dir.display(), "removing log of a deleted topic with the same name");
-                std::fs::remove_dir_all(dir).map_err(|e| LogError::io(dir, "remove stale partition", e))?;
+                std::fs::remove_dir_all(dir)
+                    .map_err(|e| LogError::io(dir, "remove stale partition", e))?;
             }
         }
         let log = Log::open(dir, settings.log, now_ms)?;
@@ -182,7 +183,12 @@ impl Partition {
 
     /// Appends a producer's batches as leader. With `acks=all` the ISR must
     /// be at least min.insync.replicas. Returns where the batches landed.
-    pub fn append(&self, records: Bytes, acks: i16, now_ms: i64) -> Result<AppendInfo, PartitionError> {
+    pub fn append(
+        &self,
+        records: Bytes,
+        acks: i16,
+        now_ms: i64,
+    ) -> Result<AppendInfo, PartitionError> {
         let mut state = self.lock();
         if acks == -1 && state.isr.len() < usize::try_from(state.min_insync_replicas).unwrap_or(0) {
             return Err(PartitionError::NotEnoughReplicas {
@@ -212,9 +218,17 @@ impl Partition {
     }
 
     /// Reads committed batches for a consumer, starting at `offset`.
-    pub fn read(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<FetchedData, PartitionError> {
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+    ) -> Result<FetchedData, PartitionError> {
         let state = self.lock();
-        let log = state.log.as_ref().ok_or_else(|| PartitionError::NotLeader(self.name()))?;
+        let log = state
+            .log
+            .as_ref()
+            .ok_or_else(|| PartitionError::NotLeader(self.name()))?;
         let records = log.read(offset, max_bytes, state.high_watermark, min_one_batch)?;
         Ok(FetchedData {
             records,
@@ -253,7 +267,10 @@ impl Partition {
     pub fn offset_for(&self, timestamp: i64) -> Result<Option<TimestampOffset>, PartitionError> {
         use special_timestamps::*;
         let state = self.lock();
-        let log = state.log.as_ref().ok_or_else(|| PartitionError::NotLeader(self.name()))?;
+        let log = state
+            .log
+            .as_ref()
+            .ok_or_else(|| PartitionError::NotLeader(self.name()))?;
         let at = |offset| TimestampOffset {
             timestamp: -1,
             offset,

@@ -23,9 +23,11 @@ pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> Fet
     if request.session_id != 0 || request.session_epoch > 0 {
         // An incremental fetch for a session we never created.
         count_error(broker, ApiKey::Fetch, ResponseError::FetchSessionIdNotFound);
-        return FetchResponse::default().with_error_code(ResponseError::FetchSessionIdNotFound.code());
+        return FetchResponse::default()
+            .with_error_code(ResponseError::FetchSessionIdNotFound.code());
     }
-    let deadline = Instant::now() + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
+    let deadline =
+        Instant::now() + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
     let mut appends = broker.replicas.subscribe_appends();
     loop {
@@ -63,7 +65,11 @@ fn finish(broker: &Broker, response: &FetchResponse, bytes: usize, errors: bool)
 
 /// Reads every requested partition once. Returns the response, the record
 /// bytes in it, and whether any partition failed.
-fn read_once(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResponse, usize, bool) {
+fn read_once(
+    broker: &Broker,
+    request: &FetchRequest,
+    version: i16,
+) -> (FetchResponse, usize, bool) {
     let image = broker.image();
     let mut remaining = usize::try_from(request.max_bytes).unwrap_or(0);
     let mut total = 0usize;
@@ -101,7 +107,9 @@ fn read_once(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchRes
                     base.with_error_code(e.code())
                 }
                 Ok(partition) => {
-                    let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(remaining);
+                    let limit = usize::try_from(p.partition_max_bytes)
+                        .unwrap_or(0)
+                        .min(remaining);
                     let read = partition
                         .check_leader_epoch(p.current_leader_epoch)
                         .and_then(|_| partition.read(p.fetch_offset, limit, total == 0));
@@ -117,7 +125,10 @@ fn read_once(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchRes
                         }
                         Err(e) => {
                             errors = true;
-                            let base = if matches!(e, PartitionError::Log(LogError::OffsetOutOfRange { .. })) {
+                            let base = if matches!(
+                                e,
+                                PartitionError::Log(LogError::OffsetOutOfRange { .. })
+                            ) {
                                 base.with_high_watermark(partition.high_watermark())
                                     .with_last_stable_offset(partition.high_watermark())
                                     .with_log_start_offset(partition.log_start_offset())
@@ -138,5 +149,9 @@ fn read_once(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchRes
                 .with_partitions(partitions),
         );
     }
-    (FetchResponse::default().with_responses(topics), total, errors)
+    (
+        FetchResponse::default().with_responses(topics),
+        total,
+        errors,
+    )
 }

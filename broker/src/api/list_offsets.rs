@@ -44,7 +44,9 @@ pub fn handle(broker: &Broker, request: ListOffsetsRequest, version: i16) -> Lis
                     });
                     match result {
                         Ok(Some(found)) => {
-                            let r = base.with_offset(found.offset).with_timestamp(found.timestamp);
+                            let r = base
+                                .with_offset(found.offset)
+                                .with_timestamp(found.timestamp);
                             if version >= 4 {
                                 r.with_leader_epoch(found.leader_epoch)
                             } else {

@@ -17,10 +17,12 @@ use crate::metadata::{MetadataImage, TopicImage};
 /// Operations everyone may perform on a topic, as the bitfield KIP-430
 /// defines (READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS,
 /// ALTER_CONFIGS): weir has no ACLs yet.
-pub const TOPIC_OPERATIONS: i32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+pub const TOPIC_OPERATIONS: i32 =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 /// Cluster operations everyone may perform (CREATE, ALTER, DESCRIBE,
 /// CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE).
-pub const CLUSTER_OPERATIONS: i32 = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+pub const CLUSTER_OPERATIONS: i32 =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
 /// Answers a Metadata request.
 pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> MetadataResponse {
@@ -34,13 +36,31 @@ pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> Metada
     match requested {
         None => {
             let image = broker.image();
-            topics.extend(image.topics.values().map(|t| describe_topic(&image, t, version, request.include_topic_authorized_operations)));
+            topics.extend(image.topics.values().map(|t| {
+                describe_topic(
+                    &image,
+                    t,
+                    version,
+                    request.include_topic_authorized_operations,
+                )
+            }));
         }
         Some(wanted) => {
             for t in wanted {
                 let topic = match (&t.name, t.topic_id) {
-                    (Some(name), _) => by_name(broker, name.0.as_str(), allow_auto_create, version, request.include_topic_authorized_operations),
-                    (None, id) => by_id(broker, id, version, request.include_topic_authorized_operations),
+                    (Some(name), _) => by_name(
+                        broker,
+                        name.0.as_str(),
+                        allow_auto_create,
+                        version,
+                        request.include_topic_authorized_operations,
+                    ),
+                    (None, id) => by_id(
+                        broker,
+                        id,
+                        version,
+                        request.include_topic_authorized_operations,
+                    ),
                 };
                 if topic.error_code != 0 {
                     if let Some(e) = ResponseError::try_from_code(topic.error_code) {
@@ -77,7 +97,13 @@ pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> Metada
     response
 }
 
-fn by_name(broker: &Broker, name: &str, allow_auto_create: bool, version: i16, include_ops: bool) -> MetadataResponseTopic {
+fn by_name(
+    broker: &Broker,
+    name: &str,
+    allow_auto_create: bool,
+    version: i16,
+    include_ops: bool,
+) -> MetadataResponseTopic {
     let error = |e: ResponseError| {
         MetadataResponseTopic::default()
             .with_name(Some(TopicName(StrBytes::from_string(name.to_string()))))
@@ -115,7 +141,12 @@ fn by_id(broker: &Broker, id: Uuid, version: i16, include_ops: bool) -> Metadata
 }
 
 /// Describes a topic and its partitions as the image has them.
-pub fn describe_topic(image: &MetadataImage, topic: &TopicImage, version: i16, include_ops: bool) -> MetadataResponseTopic {
+pub fn describe_topic(
+    image: &MetadataImage,
+    topic: &TopicImage,
+    version: i16,
+    include_ops: bool,
+) -> MetadataResponseTopic {
     let partitions = topic
         .partitions
         .values()
@@ -144,7 +175,10 @@ pub fn describe_topic(image: &MetadataImage, topic: &TopicImage, version: i16, i
     let mut t = MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(topic.name.clone()))))
         .with_topic_id(topic.id)
-        .with_is_internal(matches!(topic.name.as_str(), "__consumer_offsets" | "__transaction_state"))
+        .with_is_internal(matches!(
+            topic.name.as_str(),
+            "__consumer_offsets" | "__transaction_state"
+        ))
         .with_partitions(partitions);
     if version >= 8 && include_ops {
         t.topic_authorized_operations = TOPIC_OPERATIONS;

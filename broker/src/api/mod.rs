@@ -59,7 +59,7 @@ pub async fn handle(broker: &Broker, header: &RequestHeader, request: RequestKin
         RequestKind::ListOffsets(r) => {
             ResponseKind::ListOffsets(list_offsets::handle(broker, r, version))
         }
-        other => return Reply::Close(format!("no handler for {other:?}")),
+        _ => return Reply::Close(format!("API key {} has no handler", header.request_api_key)),
     };
     Reply::Respond(Box::new(response))
 }

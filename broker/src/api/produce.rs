@@ -52,17 +52,35 @@ pub fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
                 r
             };
             let result = if request.transactional_id.is_some() {
-                Err((ResponseError::InvalidTxnState, "transactions are not supported yet".to_string()))
+                Err((
+                    ResponseError::InvalidTxnState,
+                    "transactions are not supported yet".to_string(),
+                ))
             } else if !(-1..=1).contains(&acks) {
-                Err((ResponseError::InvalidRequiredAcks, format!("acks={acks} is not one of -1, 0, 1")))
+                Err((
+                    ResponseError::InvalidRequiredAcks,
+                    format!("acks={acks} is not one of -1, 0, 1"),
+                ))
             } else {
                 match found {
                     None => Err((unknown, "unknown topic".to_string())),
-                    Some(t) => match (t.partitions.get(&data.index), broker.replicas.partition(t.id, data.index)) {
-                        (None, _) => Err((ResponseError::UnknownTopicOrPartition, format!("partition {} does not exist", data.index))),
-                        (Some(_), None) => Err((ResponseError::NotLeaderOrFollower, "this broker does not lead the partition".to_string())),
+                    Some(t) => match (
+                        t.partitions.get(&data.index),
+                        broker.replicas.partition(t.id, data.index),
+                    ) {
+                        (None, _) => Err((
+                            ResponseError::UnknownTopicOrPartition,
+                            format!("partition {} does not exist", data.index),
+                        )),
+                        (Some(_), None) => Err((
+                            ResponseError::NotLeaderOrFollower,
+                            "this broker does not lead the partition".to_string(),
+                        )),
                         (Some(_), Some(partition)) => match data.records {
-                            None => Err((ResponseError::InvalidRecord, "produce request without records".to_string())),
+                            None => Err((
+                                ResponseError::InvalidRecord,
+                                "produce request without records".to_string(),
+                            )),
                             Some(records) => {
                                 let size = records.len();
                                 partition
@@ -77,7 +95,10 @@ pub fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
             let response = match result {
                 Ok((info, size)) => {
                     appended = true;
-                    broker.metrics.messages_in.inc_by(u64::try_from(info.record_count).unwrap_or(0));
+                    broker
+                        .metrics
+                        .messages_in
+                        .inc_by(u64::try_from(info.record_count).unwrap_or(0));
                     broker.metrics.bytes_in.inc_by(size as u64);
                     base.with_base_offset(info.base_offset)
                         .with_log_append_time_ms(info.log_append_time)
@@ -86,7 +107,18 @@ pub fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
                 Err((e, message)) => {
                     failed = true;
                     count_error(broker, ApiKey::Produce, e);
-                    tracing::debug!(topic = %topic.name.0.as_str(), partition = data.index, error = ?e, %message, "produce failed");
+                    if matches!(
+                        e,
+                        ResponseError::CorruptMessage
+                            | ResponseError::InvalidRecord
+                            | ResponseError::MessageTooLarge
+                            | ResponseError::InvalidTimestamp
+                            | ResponseError::KafkaStorageError
+                    ) {
+                        tracing::warn!(topic = %topic.name.0.as_str(), partition = data.index, error = ?e, %message, "produce refused");
+                    } else {
+                        tracing::debug!(topic = %topic.name.0.as_str(), partition = data.index, error = ?e, %message, "produce failed");
+                    }
                     fail(e, message)
                 }
             };

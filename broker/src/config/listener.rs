@@ -30,13 +30,18 @@ impl FromStr for Listener {
             input: s.to_string(),
             reason,
         };
-        let (name, rest) = s.trim().split_once("://").ok_or_else(|| err("missing '://'"))?;
+        let (name, rest) = s
+            .trim()
+            .split_once("://")
+            .ok_or_else(|| err("missing '://'"))?;
         if name.is_empty() {
             return Err(err("empty listener name"));
         }
         let (host, port) = rest.rsplit_once(':').ok_or_else(|| err("missing port"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let port = port.parse().map_err(|_| err("port is not a number 0-65535"))?;
+        let port = port
+            .parse()
+            .map_err(|_| err("port is not a number 0-65535"))?;
         Ok(Listener {
             name: name.to_string(),
             host: host.to_string(),

@@ -105,7 +105,11 @@ pub struct Cli {
 
 impl Cli {
     fn flag_properties(&self) -> Vec<(&'static str, String)> {
-        fn put<T: ToString>(out: &mut Vec<(&'static str, String)>, key: &'static str, v: &Option<T>) {
+        fn put<T: ToString>(
+            out: &mut Vec<(&'static str, String)>,
+            key: &'static str,
+            v: &Option<T>,
+        ) {
             if let Some(v) = v {
                 out.push((key, v.to_string()));
             }
@@ -115,21 +119,41 @@ impl Cli {
         put(&mut out, "cluster.id", &self.cluster_id);
         put(&mut out, "listeners", &self.listeners);
         put(&mut out, "advertised.listeners", &self.advertised_listeners);
-        put(&mut out, "log.dirs", &self.data_dir.as_ref().map(|p| p.display().to_string()));
+        put(
+            &mut out,
+            "log.dirs",
+            &self.data_dir.as_ref().map(|p| p.display().to_string()),
+        );
         put(&mut out, "weir.http.listener", &self.http_listener);
         put(&mut out, "broker.rack", &self.rack);
         put(&mut out, "num.partitions", &self.num_partitions);
-        put(&mut out, "default.replication.factor", &self.default_replication_factor);
-        put(&mut out, "auto.create.topics.enable", &self.auto_create_topics_enable);
+        put(
+            &mut out,
+            "default.replication.factor",
+            &self.default_replication_factor,
+        );
+        put(
+            &mut out,
+            "auto.create.topics.enable",
+            &self.auto_create_topics_enable,
+        );
         put(&mut out, "log.retention.ms", &self.log_retention_ms);
         put(&mut out, "log.retention.bytes", &self.log_retention_bytes);
         put(&mut out, "log.segment.bytes", &self.log_segment_bytes);
         put(&mut out, "log.roll.ms", &self.log_roll_ms);
         put(&mut out, "log.cleanup.policy", &self.log_cleanup_policy);
-        put(&mut out, "log.retention.check.interval.ms", &self.log_retention_check_interval_ms);
+        put(
+            &mut out,
+            "log.retention.check.interval.ms",
+            &self.log_retention_check_interval_ms,
+        );
         put(&mut out, "message.max.bytes", &self.message_max_bytes);
         put(&mut out, "min.insync.replicas", &self.min_insync_replicas);
-        put(&mut out, "socket.request.max.bytes", &self.socket_request_max_bytes);
+        put(
+            &mut out,
+            "socket.request.max.bytes",
+            &self.socket_request_max_bytes,
+        );
         put(
             &mut out,
             "weir.log.format",
@@ -191,10 +215,11 @@ fn read_properties_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigE
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let map = java_properties::read(std::io::BufReader::new(file)).map_err(|e| ConfigError::File {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let map =
+        java_properties::read(std::io::BufReader::new(file)).map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     Ok(map.into_iter().collect())
 }
 
@@ -259,13 +284,19 @@ impl BrokerConfig {
     /// Parses the merged key/value map, applying Kafka's defaults.
     pub fn from_properties(props: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let get = |k: &str| props.get(k).map(|v| v.trim());
-        let listeners = listener::parse_list(get("listeners").unwrap_or("PLAINTEXT://127.0.0.1:9092"))
-            .map_err(|e| invalid("listeners", get("listeners").unwrap_or(""), e.to_string()))?;
+        let listeners =
+            listener::parse_list(get("listeners").unwrap_or("PLAINTEXT://127.0.0.1:9092"))
+                .map_err(|e| invalid("listeners", get("listeners").unwrap_or(""), e.to_string()))?;
         if listeners.is_empty() {
-            return Err(invalid("listeners", "", "at least one listener is required"));
+            return Err(invalid(
+                "listeners",
+                "",
+                "at least one listener is required",
+            ));
         }
         let advertised_listeners = match get("advertised.listeners") {
-            Some(v) => listener::parse_list(v).map_err(|e| invalid("advertised.listeners", v, e.to_string()))?,
+            Some(v) => listener::parse_list(v)
+                .map_err(|e| invalid("advertised.listeners", v, e.to_string()))?,
             None => listeners.clone(),
         };
         let data_dir = get("log.dirs")
@@ -286,7 +317,11 @@ impl BrokerConfig {
         };
         let num_partitions: i32 = parse(props, "num.partitions", 1)?;
         if num_partitions < 1 {
-            return Err(invalid("num.partitions", &num_partitions.to_string(), "must be at least 1"));
+            return Err(invalid(
+                "num.partitions",
+                &num_partitions.to_string(),
+                "must be at least 1",
+            ));
         }
         let default_replication_factor: i16 = parse(props, "default.replication.factor", 1)?;
         if default_replication_factor < 1 {
@@ -309,7 +344,11 @@ impl BrokerConfig {
             None => parse(props, "broker.id", 0)?,
         };
         if node_id < 0 {
-            return Err(invalid("node.id", &node_id.to_string(), "must not be negative"));
+            return Err(invalid(
+                "node.id",
+                &node_id.to_string(),
+                "must not be negative",
+            ));
         }
 
         let topic_defaults = topic_defaults(props)?;
@@ -317,7 +356,9 @@ impl BrokerConfig {
             .keys()
             .filter(|k| {
                 !BROKER_KEYS.contains(&k.as_str())
-                    && !topic::TOPIC_CONFIGS.iter().any(|d| d.broker_key == k.as_str())
+                    && !topic::TOPIC_CONFIGS
+                        .iter()
+                        .any(|d| d.broker_key == k.as_str())
             })
             .cloned()
             .collect();
@@ -328,13 +369,19 @@ impl BrokerConfig {
             listeners,
             advertised_listeners,
             data_dir,
-            http_listener: get("weir.http.listener").unwrap_or("127.0.0.1:8080").to_string(),
+            http_listener: get("weir.http.listener")
+                .unwrap_or("127.0.0.1:8080")
+                .to_string(),
             rack: get("broker.rack").map(str::to_string),
             num_partitions,
             default_replication_factor,
             auto_create_topics_enable: parse(props, "auto.create.topics.enable", true)?,
             socket_request_max_bytes,
-            log_retention_check_interval_ms: parse(props, "log.retention.check.interval.ms", 300_000)?,
+            log_retention_check_interval_ms: parse(
+                props,
+                "log.retention.check.interval.ms",
+                300_000,
+            )?,
             log_format,
             topic_defaults,
             unknown_keys,
@@ -349,7 +396,9 @@ impl BrokerConfig {
 
 /// Collects broker keys that default topic configs, folding Kafka's
 /// hours/minutes synonyms into their millisecond keys.
-fn topic_defaults(props: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ConfigError> {
+fn topic_defaults(
+    props: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut out = BTreeMap::new();
     for def in topic::TOPIC_CONFIGS {
         if let Some(v) = props.get(def.broker_key) {
@@ -423,20 +472,38 @@ mod tests {
     fn flags_override_overrides_which_override_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("server.properties");
-        std::fs::write(&file, "num.partitions=3\nlog.retention.hours=1\nnode.id=4\nprocess.roles=broker\n").unwrap();
+        std::fs::write(
+            &file,
+            "num.partitions=3\nlog.retention.hours=1\nnode.id=4\nprocess.roles=broker\n",
+        )
+        .unwrap();
         let path = file.to_str().unwrap();
-        let c = cli(&["--config", path, "--override", "num.partitions=5", "--node-id", "7"]);
+        let c = cli(&[
+            "--config",
+            path,
+            "--override",
+            "num.partitions=5",
+            "--node-id",
+            "7",
+        ]);
         let cfg = BrokerConfig::from_properties(&c.properties().unwrap()).unwrap();
         assert_eq!(cfg.num_partitions, 5);
         assert_eq!(cfg.node_id, 7);
-        assert_eq!(cfg.topic_defaults.get("log.retention.ms").map(String::as_str), Some("3600000"));
+        assert_eq!(
+            cfg.topic_defaults
+                .get("log.retention.ms")
+                .map(String::as_str),
+            Some("3600000")
+        );
         assert_eq!(cfg.unknown_keys, vec!["process.roles".to_string()]);
     }
 
     #[test]
     fn bad_values_name_the_key() {
         let props = BTreeMap::from([("log.retention.ms".to_string(), "soon".to_string())]);
-        let err = BrokerConfig::from_properties(&props).unwrap_err().to_string();
+        let err = BrokerConfig::from_properties(&props)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("log.retention.ms"), "{err}");
         let props = BTreeMap::from([("listeners".to_string(), "localhost:9092".to_string())]);
         assert!(BrokerConfig::from_properties(&props).is_err());

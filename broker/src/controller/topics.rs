@@ -211,10 +211,14 @@ pub fn validate_assignments(
             ));
         }
         if replicas.iter().collect::<BTreeSet<_>>().len() != replicas.len() {
-            return bad(format!("Duplicate brokers not allowed in replica assignment of partition {p}"));
+            return bad(format!(
+                "Duplicate brokers not allowed in replica assignment of partition {p}"
+            ));
         }
         if let Some(b) = replicas.iter().find(|b| !brokers.contains(b)) {
-            return bad(format!("Unknown broker {b} in replica assignment of partition {p}"));
+            return bad(format!(
+                "Unknown broker {b} in replica assignment of partition {p}"
+            ));
         }
     }
     Ok(())
@@ -288,25 +292,51 @@ mod tests {
     fn bad_counts_and_duplicates_get_kafka_errors() {
         let mut image = image_with_brokers(1);
         assert_eq!(
-            code(create_topic(&image, &new_topic("t", 0, 1), DEFAULTS, Uuid::nil())),
+            code(create_topic(
+                &image,
+                &new_topic("t", 0, 1),
+                DEFAULTS,
+                Uuid::nil()
+            )),
             ResponseError::InvalidPartitions
         );
         assert_eq!(
-            code(create_topic(&image, &new_topic("t", 1, 0), DEFAULTS, Uuid::nil())),
+            code(create_topic(
+                &image,
+                &new_topic("t", 1, 0),
+                DEFAULTS,
+                Uuid::nil()
+            )),
             ResponseError::InvalidReplicationFactor
         );
         assert_eq!(
-            code(create_topic(&image, &new_topic("t", 1, 3), DEFAULTS, Uuid::nil())),
+            code(create_topic(
+                &image,
+                &new_topic("t", 1, 3),
+                DEFAULTS,
+                Uuid::nil()
+            )),
             ResponseError::InvalidReplicationFactor
         );
-        let records = create_topic(&image, &new_topic("a.b", 1, 1), DEFAULTS, Uuid::new_v4()).unwrap();
+        let records =
+            create_topic(&image, &new_topic("a.b", 1, 1), DEFAULTS, Uuid::new_v4()).unwrap();
         image.apply_all(&records);
         assert_eq!(
-            code(create_topic(&image, &new_topic("a.b", 1, 1), DEFAULTS, Uuid::nil())),
+            code(create_topic(
+                &image,
+                &new_topic("a.b", 1, 1),
+                DEFAULTS,
+                Uuid::nil()
+            )),
             ResponseError::TopicAlreadyExists
         );
         assert_eq!(
-            code(create_topic(&image, &new_topic("a_b", 1, 1), DEFAULTS, Uuid::nil())),
+            code(create_topic(
+                &image,
+                &new_topic("a_b", 1, 1),
+                DEFAULTS,
+                Uuid::nil()
+            )),
             ResponseError::InvalidTopicException
         );
     }

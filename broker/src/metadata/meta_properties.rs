@@ -18,7 +18,9 @@ pub enum MetaPropertiesError {
         source: io::Error,
     },
     /// The directory belongs to another node or cluster.
-    #[error("{path} belongs to {key}={found}, but this broker is configured with {key}={expected}")]
+    #[error(
+        "{path} belongs to {key}={found}, but this broker is configured with {key}={expected}"
+    )]
     Mismatch {
         /// The meta.properties file.
         path: PathBuf,

@@ -31,7 +31,10 @@ pub enum Outcome {
 /// Handles one request frame.
 pub async fn handle_frame(broker: &Broker, mut frame: Bytes) -> Outcome {
     if frame.len() < 8 {
-        return Outcome::Close(format!("request of {} bytes is shorter than a header", frame.len()));
+        return Outcome::Close(format!(
+            "request of {} bytes is shorter than a header",
+            frame.len()
+        ));
     }
     let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
@@ -49,7 +52,13 @@ pub async fn handle_frame(broker: &Broker, mut frame: Bytes) -> Outcome {
             let body = ApiVersionsResponse::default()
                 .with_error_code(ResponseError::UnsupportedVersion.code())
                 .with_api_keys(api::api_versions::supported_api_keys());
-            return encode(broker, key, correlation_id, 0, ResponseKind::ApiVersions(body));
+            return encode(
+                broker,
+                key,
+                correlation_id,
+                0,
+                ResponseKind::ApiVersions(body),
+            );
         }
         return Outcome::Close(format!(
             "{key:?} v{version} is not supported (supported: v{}-v{})",
@@ -65,7 +74,12 @@ pub async fn handle_frame(broker: &Broker, mut frame: Bytes) -> Outcome {
         Err(e) => return Outcome::Close(format!("malformed {key:?} v{version} request: {e:#}")),
     };
     if frame.has_remaining() {
-        tracing::debug!(?key, version, trailing = frame.remaining(), "ignoring trailing request bytes");
+        tracing::debug!(
+            ?key,
+            version,
+            trailing = frame.remaining(),
+            "ignoring trailing request bytes"
+        );
     }
 
     let started = Instant::now();
@@ -84,7 +98,13 @@ pub async fn handle_frame(broker: &Broker, mut frame: Bytes) -> Outcome {
     }
 }
 
-fn encode(broker: &Broker, key: ApiKey, correlation_id: i32, version: i16, response: ResponseKind) -> Outcome {
+fn encode(
+    broker: &Broker,
+    key: ApiKey,
+    correlation_id: i32,
+    version: i16,
+    response: ResponseKind,
+) -> Outcome {
     let mut buf = BytesMut::with_capacity(256);
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
     let encoded = header
@@ -99,7 +119,9 @@ fn encode(broker: &Broker, key: ApiKey, correlation_id: i32, version: i16, respo
                 .with_label_values(&[api_name(key), "ENCODE_FAILURE"])
                 .inc();
             tracing::error!(?key, version, error = %format!("{e:#}"), "failed to encode response");
-            Outcome::Close(format!("internal error encoding {key:?} v{version} response"))
+            Outcome::Close(format!(
+                "internal error encoding {key:?} v{version} response"
+            ))
         }
     }
 }

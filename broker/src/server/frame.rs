@@ -63,13 +63,25 @@ mod tests {
     #[tokio::test]
     async fn oversized_negative_and_truncated_frames_are_refused() {
         let mut ok: &[u8] = &[0, 0, 0, 2, 7, 8];
-        assert_eq!(read_frame(&mut ok, 10).await.unwrap().unwrap().as_ref(), &[7, 8]);
+        assert_eq!(
+            read_frame(&mut ok, 10).await.unwrap().unwrap().as_ref(),
+            &[7, 8]
+        );
         assert!(read_frame(&mut ok, 10).await.unwrap().is_none());
         let mut big: &[u8] = &[0, 0, 1, 0];
-        assert!(matches!(read_frame(&mut big, 10).await, Err(FrameError::TooLarge { .. })));
+        assert!(matches!(
+            read_frame(&mut big, 10).await,
+            Err(FrameError::TooLarge { .. })
+        ));
         let mut neg: &[u8] = &[0xff, 0xff, 0xff, 0xff];
-        assert!(matches!(read_frame(&mut neg, 10).await, Err(FrameError::InvalidSize(-1))));
+        assert!(matches!(
+            read_frame(&mut neg, 10).await,
+            Err(FrameError::InvalidSize(-1))
+        ));
         let mut cut: &[u8] = &[0, 0, 0, 5, 1];
-        assert!(matches!(read_frame(&mut cut, 10).await, Err(FrameError::Truncated)));
+        assert!(matches!(
+            read_frame(&mut cut, 10).await,
+            Err(FrameError::Truncated)
+        ));
     }
 }

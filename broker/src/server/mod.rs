@@ -25,13 +25,18 @@ pub async fn run(
     let broker = Broker::open(config)?;
     let mut listeners = Vec::new();
     for l in &broker.config.listeners {
-        let host = if l.host.is_empty() { "0.0.0.0" } else { l.host.as_str() };
-        let listener = TcpListener::bind((host, l.port))
-            .await
-            .map_err(|source| StartError::Bind {
-                address: l.to_string(),
-                source,
-            })?;
+        let host = if l.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            l.host.as_str()
+        };
+        let listener =
+            TcpListener::bind((host, l.port))
+                .await
+                .map_err(|source| StartError::Bind {
+                    address: l.to_string(),
+                    source,
+                })?;
         tracing::info!(listener = %l, "listening for Kafka clients");
         listeners.push(listener);
     }
