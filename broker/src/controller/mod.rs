@@ -5,6 +5,8 @@
 //! lock and makes the records durable. With a quorum, the controller is the
 //! Raft leader and these same functions run there.
 
+pub mod configs;
+pub mod partitions;
 pub mod topics;
 
 use kafka_protocol::error::ResponseError;

@@ -224,6 +224,45 @@ pub fn validate_assignments(
     Ok(())
 }
 
+/// Decides the deletion of a topic by name or id; returns the records and
+/// the deleted topic's name and id.
+pub fn delete_topic(
+    image: &MetadataImage,
+    name: Option<&str>,
+    id: Option<Uuid>,
+) -> Result<(Vec<MetadataRecord>, (String, Uuid)), Rejection> {
+    let topic = match (name, id) {
+        (Some(_), Some(_)) => {
+            return Err(Rejection::new(
+                ResponseError::InvalidRequest,
+                "A topic must be named by name or by id, not both.",
+            ))
+        }
+        (Some(name), None) => image.topic(name).ok_or_else(|| {
+            Rejection::new(
+                ResponseError::UnknownTopicOrPartition,
+                format!("Topic '{name}' does not exist."),
+            )
+        })?,
+        (None, Some(id)) => image.topic_by_id(&id).ok_or_else(|| {
+            Rejection::new(
+                ResponseError::UnknownTopicId,
+                format!("Topic id {id} does not exist."),
+            )
+        })?,
+        (None, None) => {
+            return Err(Rejection::new(
+                ResponseError::InvalidRequest,
+                "A topic must be named by name or by id.",
+            ))
+        }
+    };
+    Ok((
+        vec![MetadataRecord::RemoveTopic { topic_id: topic.id }],
+        (topic.name.clone(), topic.id),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +421,30 @@ mod tests {
         t.assignments = BTreeMap::from([(0, vec![0])]);
         assert_eq!(
             code(create_topic(&image, &t, DEFAULTS, Uuid::nil())),
+            ResponseError::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn deleting_needs_an_existing_topic_named_one_way() {
+        let mut image = image_with_brokers(1);
+        let id = Uuid::new_v4();
+        image.apply_all(&create_topic(&image, &new_topic("t", 1, 1), DEFAULTS, id).unwrap());
+        let (records, (name, found)) = delete_topic(&image, Some("t"), None).unwrap();
+        assert_eq!((name.as_str(), found), ("t", id));
+        assert_eq!(records, vec![MetadataRecord::RemoveTopic { topic_id: id }]);
+        assert!(delete_topic(&image, None, Some(id)).is_ok());
+        let err = |r: Result<_, Rejection>| r.unwrap_err().error;
+        assert_eq!(
+            err(delete_topic(&image, Some("x"), None)),
+            ResponseError::UnknownTopicOrPartition
+        );
+        assert_eq!(
+            err(delete_topic(&image, None, Some(Uuid::new_v4()))),
+            ResponseError::UnknownTopicId
+        );
+        assert_eq!(
+            err(delete_topic(&image, Some("t"), Some(id))),
             ResponseError::InvalidRequest
         );
     }

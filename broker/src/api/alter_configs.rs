@@ -1,0 +1,61 @@
+//! AlterConfigs: replace a topic's config overrides as a whole.
+
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse, ApiKey};
+use kafka_protocol::protocol::StrBytes;
+
+use super::count_error;
+use super::describe_configs::resource_type;
+use crate::broker::Broker;
+use crate::controller::configs::replace_topic_configs;
+
+/// Handles an AlterConfigs request.
+pub fn handle(
+    broker: &Broker,
+    request: AlterConfigsRequest,
+    _version: i16,
+) -> AlterConfigsResponse {
+    let responses = request
+        .resources
+        .iter()
+        .map(|r| {
+            let name = r.resource_name.to_string();
+            let outcome = match r.resource_type {
+                resource_type::TOPIC => {
+                    let configs: Vec<(String, Option<String>)> = r
+                        .configs
+                        .iter()
+                        .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+                        .collect();
+                    broker.commit(|image| {
+                        let records = replace_topic_configs(image, &name, &configs)?;
+                        Ok((
+                            if request.validate_only {
+                                vec![]
+                            } else {
+                                records
+                            },
+                            (),
+                        ))
+                    })
+                }
+                other => Err(super::incremental_alter_configs::unsupported_resource(
+                    other,
+                )),
+            };
+            let response = AlterConfigsResourceResponse::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            match outcome {
+                Ok(()) => response,
+                Err(e) => {
+                    count_error(broker, ApiKey::AlterConfigs, e.error);
+                    response
+                        .with_error_code(e.error.code())
+                        .with_error_message(Some(StrBytes::from_string(e.message)))
+                }
+            }
+        })
+        .collect();
+    AlterConfigsResponse::default().with_responses(responses)
+}

@@ -1,0 +1,158 @@
+//! CreateTopics: create topics (or, with `validate_only`, only check them).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::count_error;
+use crate::broker::Broker;
+use crate::config::topic::EffectiveTopicConfig;
+use crate::controller::topics::{create_topic, NewTopic};
+use crate::controller::Rejection;
+use crate::metadata::MetadataRecord;
+
+/// Handles a CreateTopics request.
+pub fn handle(broker: &Broker, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+    let mut seen = BTreeSet::new();
+    let duplicates: BTreeSet<String> = request
+        .topics
+        .iter()
+        .map(|t| t.name.0.to_string())
+        .filter(|n| !seen.insert(n.clone()))
+        .collect();
+    let topics = request
+        .topics
+        .iter()
+        .map(|t| {
+            let name = t.name.0.to_string();
+            let outcome = if duplicates.contains(&name) {
+                Err(Rejection::new(
+                    ResponseError::InvalidRequest,
+                    format!(
+                        "Create topics request contains multiple entries for the topic {name}."
+                    ),
+                ))
+            } else {
+                create_one(broker, t, request.validate_only)
+            };
+            result(broker, t, outcome, version)
+        })
+        .collect();
+    CreateTopicsResponse::default().with_topics(topics)
+}
+
+fn create_one(
+    broker: &Broker,
+    t: &CreatableTopic,
+    validate_only: bool,
+) -> Result<Vec<MetadataRecord>, Rejection> {
+    let mut configs = BTreeMap::new();
+    for c in &t.configs {
+        let value = c.value.as_ref().ok_or_else(|| {
+            Rejection::new(
+                ResponseError::InvalidConfig,
+                format!(
+                    "Null value not supported for topic configs: {}",
+                    c.name.as_str()
+                ),
+            )
+        })?;
+        configs.insert(c.name.to_string(), value.to_string());
+    }
+    let topic = NewTopic {
+        name: t.name.0.to_string(),
+        num_partitions: t.num_partitions,
+        replication_factor: t.replication_factor,
+        assignments: t
+            .assignments
+            .iter()
+            .map(|a| {
+                (
+                    a.partition_index,
+                    a.broker_ids.iter().map(|b| b.0).collect(),
+                )
+            })
+            .collect(),
+        configs,
+    };
+    let defaults = broker.topic_defaults();
+    broker.commit(|image| {
+        let records = create_topic(image, &topic, defaults, uuid::Uuid::new_v4())?;
+        let committed = if validate_only {
+            vec![]
+        } else {
+            records.clone()
+        };
+        Ok((committed, records))
+    })
+}
+
+fn result(
+    broker: &Broker,
+    t: &CreatableTopic,
+    outcome: Result<Vec<MetadataRecord>, Rejection>,
+    version: i16,
+) -> CreatableTopicResult {
+    let base = CreatableTopicResult::default()
+        .with_name(t.name.clone())
+        .with_num_partitions(-1)
+        .with_replication_factor(-1);
+    match outcome {
+        Err(r) => {
+            count_error(broker, ApiKey::CreateTopics, r.error);
+            base.with_error_code(r.error.code())
+                .with_error_message(Some(StrBytes::from_string(r.message)))
+        }
+        Ok(records) => {
+            let mut topic_id = uuid::Uuid::nil();
+            let mut partitions = 0;
+            let mut rf = 0;
+            let mut overrides = BTreeMap::new();
+            for r in &records {
+                match r {
+                    MetadataRecord::Topic(t) => topic_id = t.topic_id,
+                    MetadataRecord::Partition(p) => {
+                        partitions += 1;
+                        rf = i16::try_from(p.replicas.len()).unwrap_or(i16::MAX);
+                    }
+                    MetadataRecord::Config(c) => {
+                        if let Some(v) = &c.value {
+                            overrides.insert(c.name.clone(), v.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let mut result = base;
+            if version >= 5 {
+                let effective =
+                    EffectiveTopicConfig::resolve(&overrides, &broker.config.topic_defaults);
+                result = result
+                    .with_num_partitions(partitions)
+                    .with_replication_factor(rf)
+                    .with_configs(Some(
+                        effective
+                            .entries()
+                            .iter()
+                            .map(|e| {
+                                CreatableTopicConfigs::default()
+                                    .with_name(StrBytes::from_static_str(e.def.name))
+                                    .with_value(Some(StrBytes::from_string(e.value.clone())))
+                                    .with_config_source(e.source.code())
+                            })
+                            .collect(),
+                    ));
+            }
+            if version >= 7 {
+                result = result.with_topic_id(topic_id);
+            }
+            result
+        }
+    }
+}

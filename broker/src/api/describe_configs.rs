@@ -1,0 +1,265 @@
+//! DescribeConfigs: the effective configuration of topics and of this broker,
+//! with where each value comes from.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+};
+use kafka_protocol::messages::{ApiKey, DescribeConfigsRequest, DescribeConfigsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::count_error;
+use crate::broker::Broker;
+use crate::config::topic::{ConfigSource, ConfigType, TOPIC_CONFIGS};
+
+/// Kafka's resource type codes.
+pub mod resource_type {
+    /// A topic.
+    pub const TOPIC: i8 = 2;
+    /// A broker.
+    pub const BROKER: i8 = 4;
+}
+
+/// One config entry before encoding.
+struct Entry {
+    name: String,
+    value: String,
+    source: ConfigSource,
+    kind: ConfigType,
+    read_only: bool,
+    doc: &'static str,
+    synonyms: Vec<(String, String, ConfigSource)>,
+}
+
+/// Handles a DescribeConfigs request.
+pub fn handle(
+    broker: &Broker,
+    request: DescribeConfigsRequest,
+    version: i16,
+) -> DescribeConfigsResponse {
+    let results = request
+        .resources
+        .iter()
+        .map(|r| {
+            let name = r.resource_name.to_string();
+            let entries = match r.resource_type {
+                resource_type::TOPIC => topic_entries(broker, &name),
+                resource_type::BROKER => broker_entries(broker, &name),
+                other => Err((
+                    ResponseError::InvalidRequest,
+                    format!("Resource type {other} is not supported by DescribeConfigs in weir"),
+                )),
+            };
+            let result = DescribeConfigsResult::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            match entries {
+                Err((e, message)) => {
+                    count_error(broker, ApiKey::DescribeConfigs, e);
+                    result
+                        .with_error_code(e.code())
+                        .with_error_message(Some(StrBytes::from_string(message)))
+                }
+                Ok(entries) => {
+                    let wanted = r.configuration_keys.as_ref();
+                    let configs = entries
+                        .into_iter()
+                        .filter(|e| {
+                            wanted.is_none_or(|keys| keys.iter().any(|k| k.as_str() == e.name))
+                        })
+                        .map(|e| {
+                            encode(
+                                e,
+                                version,
+                                request.include_synonyms,
+                                request.include_documentation,
+                            )
+                        })
+                        .collect();
+                    result.with_configs(configs)
+                }
+            }
+        })
+        .collect();
+    DescribeConfigsResponse::default().with_results(results)
+}
+
+fn encode(
+    e: Entry,
+    version: i16,
+    include_synonyms: bool,
+    include_documentation: bool,
+) -> DescribeConfigsResourceResult {
+    let mut r = DescribeConfigsResourceResult::default()
+        .with_name(StrBytes::from_string(e.name))
+        .with_value(Some(StrBytes::from_string(e.value)))
+        .with_read_only(e.read_only)
+        .with_config_source(e.source.code());
+    if include_synonyms {
+        r.synonyms = e
+            .synonyms
+            .into_iter()
+            .map(|(name, value, source)| {
+                DescribeConfigsSynonym::default()
+                    .with_name(StrBytes::from_string(name))
+                    .with_value(Some(StrBytes::from_string(value)))
+                    .with_source(source.code())
+            })
+            .collect();
+    }
+    if version >= 3 {
+        r.config_type = e.kind.code();
+        if include_documentation {
+            r.documentation = Some(StrBytes::from_static_str(e.doc));
+        }
+    }
+    r
+}
+
+fn topic_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseError, String)> {
+    let image = broker.image();
+    let topic = image.topic(name).ok_or_else(|| {
+        (
+            ResponseError::UnknownTopicOrPartition,
+            format!("Topic '{name}' does not exist."),
+        )
+    })?;
+    let effective = broker.effective_config(topic);
+    Ok(effective
+        .entries()
+        .iter()
+        .map(|e| {
+            let mut synonyms = Vec::new();
+            if let Some(v) = topic.configs.get(e.def.name) {
+                synonyms.push((e.def.name.to_string(), v.clone(), ConfigSource::Topic));
+            }
+            if let Some(v) = broker.config.topic_defaults.get(e.def.broker_key) {
+                synonyms.push((
+                    e.def.broker_key.to_string(),
+                    v.clone(),
+                    ConfigSource::Broker,
+                ));
+            }
+            synonyms.push((
+                e.def.broker_key.to_string(),
+                e.def.default.to_string(),
+                ConfigSource::Default,
+            ));
+            Entry {
+                name: e.def.name.to_string(),
+                value: e.value.clone(),
+                source: e.source,
+                kind: e.def.kind,
+                read_only: false,
+                doc: e.def.doc,
+                synonyms,
+            }
+        })
+        .collect())
+}
+
+fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseError, String)> {
+    let id = broker.config.node_id;
+    if !name.is_empty() && name != id.to_string() {
+        return Err((
+            ResponseError::InvalidRequest,
+            format!("Unexpected broker id, expected {id} or empty string, but received {name}"),
+        ));
+    }
+    let c = &broker.config;
+    let join = |ls: &[crate::config::Listener]| {
+        ls.iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let static_entry = |name: &str, value: String, kind: ConfigType, doc: &'static str| Entry {
+        name: name.to_string(),
+        synonyms: vec![(name.to_string(), value.clone(), ConfigSource::Broker)],
+        value,
+        source: ConfigSource::Broker,
+        kind,
+        read_only: true,
+        doc,
+    };
+    let mut entries = vec![
+        static_entry(
+            "node.id",
+            id.to_string(),
+            ConfigType::Int,
+            "This broker's id.",
+        ),
+        static_entry(
+            "listeners",
+            join(&c.listeners),
+            ConfigType::String,
+            "Addresses the broker binds.",
+        ),
+        static_entry(
+            "advertised.listeners",
+            join(&c.advertised_listeners),
+            ConfigType::String,
+            "Addresses clients are told to use.",
+        ),
+        static_entry(
+            "log.dirs",
+            c.data_dir.display().to_string(),
+            ConfigType::String,
+            "Directory holding the logs.",
+        ),
+        static_entry(
+            "num.partitions",
+            c.num_partitions.to_string(),
+            ConfigType::Int,
+            "Partitions of auto-created topics.",
+        ),
+        static_entry(
+            "default.replication.factor",
+            c.default_replication_factor.to_string(),
+            ConfigType::Int,
+            "Replication factor of auto-created topics.",
+        ),
+        static_entry(
+            "auto.create.topics.enable",
+            c.auto_create_topics_enable.to_string(),
+            ConfigType::Boolean,
+            "Whether unknown topics are created on first use.",
+        ),
+        static_entry(
+            "socket.request.max.bytes",
+            c.socket_request_max_bytes.to_string(),
+            ConfigType::Int,
+            "Largest request accepted.",
+        ),
+        static_entry(
+            "log.retention.check.interval.ms",
+            c.log_retention_check_interval_ms.to_string(),
+            ConfigType::Long,
+            "How often retention runs.",
+        ),
+    ];
+    if let Some(rack) = &c.rack {
+        entries.push(static_entry(
+            "broker.rack",
+            rack.clone(),
+            ConfigType::String,
+            "Rack of this broker.",
+        ));
+    }
+    for def in TOPIC_CONFIGS {
+        let (value, source) = match c.topic_defaults.get(def.broker_key) {
+            Some(v) => (v.clone(), ConfigSource::Broker),
+            None => (def.default.to_string(), ConfigSource::Default),
+        };
+        entries.push(Entry {
+            name: def.broker_key.to_string(),
+            synonyms: vec![(def.broker_key.to_string(), value.clone(), source)],
+            value,
+            source,
+            kind: def.kind,
+            read_only: true,
+            doc: def.doc,
+        });
+    }
+    Ok(entries)
+}
