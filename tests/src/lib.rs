@@ -1,1 +1,349 @@
-//! End-to-end test harness.
+//! Harness for end-to-end tests: real `weir-broker` processes on loopback,
+//! real Kafka clients (librdkafka through `rdkafka`), and a raw protocol
+//! client for sending what well-behaved clients never send.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::FutureProducer;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+/// Finds the `weir-broker` binary next to the test executable's directory
+/// (`target/<profile>/weir-broker`), or at `$WEIR_BROKER_BIN`.
+pub fn broker_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("WEIR_BROKER_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let bin = profile_dir.join("weir-broker");
+    assert!(
+        bin.exists(),
+        "{} not found: run `cargo build -p weir-broker` first (or set WEIR_BROKER_BIN)",
+        bin.display()
+    );
+    bin
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A broker process with its own data directory and ports.
+pub struct Broker {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    /// Kafka port.
+    pub port: u16,
+    /// HTTP port.
+    pub http_port: u16,
+    args: Vec<String>,
+    starts: usize,
+}
+
+impl Broker {
+    /// Starts a broker with default settings.
+    pub fn start() -> Broker {
+        Broker::start_with(&[])
+    }
+
+    /// Starts a broker with extra command-line arguments.
+    pub fn start_with(args: &[&str]) -> Broker {
+        let mut broker = Broker {
+            child: None,
+            dir: tempfile::tempdir().expect("tempdir"),
+            port: free_port(),
+            http_port: free_port(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            starts: 0,
+        };
+        broker.spawn();
+        broker
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join(format!("broker-{}.log", self.starts))
+    }
+
+    fn spawn(&mut self) {
+        self.starts += 1;
+        let log = std::fs::File::create(self.log_path()).expect("log file");
+        let err = log.try_clone().expect("log file");
+        let child = Command::new(broker_binary())
+            .arg("--listeners")
+            .arg(format!("PLAINTEXT://127.0.0.1:{}", self.port))
+            .arg("--http-listener")
+            .arg(format!("127.0.0.1:{}", self.http_port))
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(&self.args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .expect("spawn weir-broker");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("broker exited with {status}:\n{}", self.log());
+                }
+            }
+            if matches!(self.http_get("/readyz"), Ok((200, _))) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "broker not ready in time:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The broker's log output so far.
+    pub fn log(&self) -> String {
+        (1..=self.starts)
+            .map(|i| {
+                let p = self.dir.path().join(format!("broker-{i}.log"));
+                format!("--- start {i} ---\n{}", std::fs::read_to_string(p).unwrap_or_default())
+            })
+            .collect()
+    }
+
+    /// `host:port` for clients.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A plain HTTP/1.1 GET against the broker's HTTP port.
+    pub fn http_get(&self, path: &str) -> std::io::Result<(u16, String)> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.http_port))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut text = String::new();
+        s.read_to_string(&mut text)?;
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the process with SIGTERM and waits for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let status = child.wait().expect("wait for broker");
+            assert!(status.success(), "broker exited with {status}:\n{}", self.log());
+        }
+    }
+
+    /// Starts the broker again on the same ports and data directory.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// Starts a stopped broker again.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "broker is still running");
+        self.spawn();
+    }
+
+    /// An admin client.
+    pub fn admin(&self) -> AdminClient<DefaultClientContext> {
+        ClientConfig::new()
+            .set("bootstrap.servers", self.bootstrap())
+            .create()
+            .expect("admin client")
+    }
+
+    /// A producer with test-friendly settings plus `extra`.
+    pub fn producer(&self, extra: &[(&str, &str)]) -> FutureProducer {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", self.bootstrap())
+            .set("message.timeout.ms", "30000")
+            .set("linger.ms", "5");
+        for (k, v) in extra {
+            cfg.set(*k, *v);
+        }
+        cfg.create().expect("producer")
+    }
+
+    /// A consumer that reads assigned partitions and never commits.
+    pub fn consumer(&self) -> BaseConsumer {
+        ClientConfig::new()
+            .set("bootstrap.servers", self.bootstrap())
+            .set("group.id", "weir-e2e-reader")
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", "100")
+            .create()
+            .expect("consumer")
+    }
+
+    /// Reads `count` messages of one partition from `from`, failing after a
+    /// generous deadline.
+    pub fn read_partition(&self, topic: &str, partition: i32, from: Offset, count: usize) -> Vec<OwnedMessage> {
+        let consumer = self.consumer();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, from).expect("partition offset");
+        consumer.assign(&tpl).expect("assign");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut out = Vec::new();
+        while out.len() < count {
+            assert!(
+                Instant::now() < deadline,
+                "read only {} of {count} messages from {topic}-{partition}",
+                out.len()
+            );
+            if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+                out.push(m.expect("consume").detach());
+            }
+        }
+        out
+    }
+
+    /// Opens a raw protocol connection.
+    pub fn raw(&self) -> RawClient {
+        RawClient::connect(&self.bootstrap())
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill9();
+        if std::thread::panicking() {
+            eprintln!("broker log:\n{}", self.log());
+        }
+    }
+}
+
+/// The offset and value of every message, for comparing what was read.
+pub fn payloads(messages: &[OwnedMessage]) -> Vec<(i64, Vec<u8>)> {
+    messages
+        .iter()
+        .map(|m| (m.offset(), m.payload().map(<[u8]>::to_vec).unwrap_or_default()))
+        .collect()
+}
+
+/// A Kafka protocol connection that sends exactly what a test builds.
+pub struct RawClient {
+    stream: TcpStream,
+    correlation: i32,
+}
+
+impl RawClient {
+    /// Connects with short timeouts so a misbehaving broker fails the test
+    /// instead of hanging it.
+    pub fn connect(addr: &str) -> RawClient {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        RawClient { stream, correlation: 0 }
+    }
+
+    /// Sends a request encoded with `kafka-protocol` at `version` and
+    /// decodes the response.
+    pub fn call<Req, Resp>(&mut self, key: ApiKey, version: i16, request: &Req) -> Resp
+    where
+        Req: Encodable,
+        Resp: Decodable,
+    {
+        self.send(key, version, request);
+        self.receive(key, version).expect("response")
+    }
+
+    /// Sends a request without reading the answer.
+    pub fn send<Req: Encodable>(&mut self, key: ApiKey, version: i16, request: &Req) {
+        self.correlation += 1;
+        let header = RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(StrBytes::from_static_str("weir-e2e")));
+        let mut body = BytesMut::new();
+        header
+            .encode(&mut body, key.request_header_version(version))
+            .expect("encode header");
+        request.encode(&mut body, version).expect("encode request");
+        let mut frame = BytesMut::new();
+        frame.put_i32(body.len() as i32);
+        frame.extend_from_slice(&body);
+        self.send_raw(&frame);
+    }
+
+    /// Reads and decodes one response; `None` if the broker closed the connection.
+    pub fn receive<Resp: Decodable>(&mut self, key: ApiKey, version: i16) -> Option<Resp> {
+        let mut frame = self.read_frame()?;
+        let header = ResponseHeader::decode(&mut frame, key.response_header_version(version)).expect("response header");
+        assert_eq!(header.correlation_id, self.correlation, "responses come back in order");
+        Some(Resp::decode(&mut frame, version).expect("decode response"))
+    }
+
+    /// Writes bytes as they are.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Reads one size-prefixed frame; `None` on a clean close by the broker.
+    pub fn read_frame(&mut self) -> Option<Bytes> {
+        let mut size = [0u8; 4];
+        match self.stream.read_exact(&mut size) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+            Err(e) => panic!("broker neither answered nor closed the connection: {e}"),
+        }
+        let mut buf = vec![0u8; i32::from_be_bytes(size) as usize];
+        self.stream.read_exact(&mut buf).expect("frame body");
+        Some(Bytes::from(buf))
+    }
+
+    /// Whether the broker closed the connection (EOF) without answering.
+    pub fn is_closed_by_broker(&mut self) -> bool {
+        self.read_frame().is_none()
+    }
+
+    /// Peeks the correlation id of a raw response frame.
+    pub fn correlation_of(frame: &Bytes) -> i32 {
+        let mut f = frame.clone();
+        f.get_i32()
+    }
+}

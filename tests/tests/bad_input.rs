@@ -1,0 +1,264 @@
+//! Malformed and hostile input: each gets Kafka's error code or a clean
+//! disconnect, and the broker keeps serving with nothing lost.
+
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::api_versions_request::ApiVersionsRequest;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsResponse, CreateTopicsRequest, MetadataRequest, MetadataResponse, ProduceRequest,
+    ProduceResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use rdkafka::consumer::Consumer;
+use rdkafka::producer::FutureRecord;
+use rdkafka::Offset;
+use weir_e2e::{Broker, RawClient};
+
+const CORRUPT_MESSAGE: i16 = 2;
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+const MESSAGE_TOO_LARGE: i16 = 10;
+const INVALID_TOPIC_EXCEPTION: i16 = 17;
+const UNSUPPORTED_VERSION: i16 = 35;
+
+fn batch(values: &[&[u8]]) -> Bytes {
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: i as i32,
+            timestamp: 1_700_000_000_000,
+            key: None,
+            value: Some(Bytes::copy_from_slice(v)),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
+    buf.freeze()
+}
+
+fn produce(client: &mut RawClient, topic: &str, partition: i32, records: Bytes) -> i16 {
+    let request = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(records))])]);
+    let response: ProduceResponse = client.call(ApiKey::Produce, 9, &request);
+    response.responses[0].partition_responses[0].error_code
+}
+
+/// A topic with a few acknowledged records, to prove later that nothing was lost.
+async fn seeded(broker: &Broker, topic: &str) {
+    let producer = broker.producer(&[("acks", "all")]);
+    for i in 0..5 {
+        producer
+            .send(FutureRecord::<(), _>::to(topic).payload(&format!("keep-{i}")), Duration::from_secs(30))
+            .await
+            .expect("delivered");
+    }
+}
+
+fn still_serving(broker: &Broker, topic: &str) {
+    let mut fresh = broker.raw();
+    let versions: ApiVersionsResponse = fresh.call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
+    assert_eq!(versions.error_code, 0);
+    let got = broker.read_partition(topic, 0, Offset::Beginning, 5);
+    let values: Vec<_> = weir_e2e::payloads(&got).into_iter().map(|(_, v)| v).collect();
+    let expected: Vec<Vec<u8>> = (0..5).map(|i| format!("keep-{i}").into_bytes()).collect();
+    assert_eq!(values, expected, "acknowledged data is intact");
+}
+
+fn end_offset(broker: &Broker, topic: &str) -> i64 {
+    broker
+        .consumer()
+        .fetch_watermarks(topic, 0, Duration::from_secs(10))
+        .unwrap()
+        .1
+}
+
+#[tokio::test]
+async fn garbage_frames_are_disconnected_and_other_clients_are_unaffected() {
+    let broker = Broker::start();
+    seeded(&broker, "safe").await;
+
+    let mut c = broker.raw();
+    let mut frame = BytesMut::new();
+    frame.put_i32(64);
+    frame.put_slice(&[0xff; 64]);
+    c.send_raw(&frame);
+    assert!(c.is_closed_by_broker(), "unknown API key closes the connection");
+
+    let mut c = broker.raw();
+    let mut frame = BytesMut::new();
+    frame.put_i32(40);
+    frame.put_i16(ApiKey::Metadata as i16);
+    frame.put_i16(12);
+    frame.put_i32(1);
+    frame.put_slice(&[0x7f; 32]);
+    c.send_raw(&frame);
+    assert!(c.is_closed_by_broker(), "an undecodable body closes the connection");
+
+    let mut c = broker.raw();
+    c.send_raw(&[0xff, 0xff, 0xff, 0xf0]);
+    assert!(c.is_closed_by_broker(), "a negative size closes the connection");
+
+    let mut c = broker.raw();
+    c.send_raw(&[0, 0, 0, 3, 0, 1, 2]);
+    assert!(c.is_closed_by_broker(), "a frame shorter than a header closes the connection");
+
+    still_serving(&broker, "safe");
+}
+
+#[tokio::test]
+async fn a_frame_over_socket_request_max_bytes_is_disconnected() {
+    let broker = Broker::start_with(&["--socket-request-max-bytes", "2000"]);
+    seeded(&broker, "safe").await;
+    let mut c = broker.raw();
+    let mut frame = BytesMut::new();
+    frame.put_i32(5000);
+    frame.put_slice(&[0u8; 100]);
+    c.send_raw(&frame);
+    assert!(c.is_closed_by_broker());
+    still_serving(&broker, "safe");
+}
+
+#[tokio::test]
+async fn a_batch_with_a_bad_crc_is_refused_and_not_stored() {
+    let broker = Broker::start();
+    seeded(&broker, "safe").await;
+    let mut records = batch(&[b"evil"]).to_vec();
+    let last = records.len() - 1;
+    records[last] ^= 0xff;
+    let mut c = broker.raw();
+    assert_eq!(produce(&mut c, "safe", 0, Bytes::from(records)), CORRUPT_MESSAGE);
+    assert_eq!(end_offset(&broker, "safe"), 5);
+    assert_eq!(produce(&mut c, "safe", 0, batch(&[b"fine"])), 0, "the connection stays usable");
+    assert_eq!(end_offset(&broker, "safe"), 6);
+    still_serving(&broker, "safe");
+}
+
+#[tokio::test]
+async fn a_batch_over_max_message_bytes_is_refused() {
+    let broker = Broker::start_with(&["--message-max-bytes", "200"]);
+    seeded(&broker, "safe").await;
+    let mut c = broker.raw();
+    let big = vec![b'x'; 500];
+    assert_eq!(produce(&mut c, "safe", 0, batch(&[&big])), MESSAGE_TOO_LARGE);
+    assert_eq!(end_offset(&broker, "safe"), 5);
+    still_serving(&broker, "safe");
+}
+
+#[tokio::test]
+async fn unsupported_versions_and_unknown_apis_follow_kafka() {
+    let broker = Broker::start();
+    seeded(&broker, "safe").await;
+
+    // KIP-511: an ApiVersions version the broker does not know is answered
+    // in v0 with UNSUPPORTED_VERSION and the supported ranges.
+    let mut c = broker.raw();
+    c.send(ApiKey::ApiVersions, 4, &ApiVersionsRequest::default());
+    let mut frame = BytesMut::new();
+    frame.put_i32(12);
+    frame.put_i16(ApiKey::ApiVersions as i16);
+    frame.put_i16(99);
+    frame.put_i32(77);
+    frame.put_slice(&[0, 0, 0, 0]);
+    let first: ApiVersionsResponse = c.receive(ApiKey::ApiVersions, 4).expect("v4 answer");
+    assert_eq!(first.error_code, 0);
+    c.send_raw(&frame);
+    let mut answer = c.read_frame().expect("an answer, not a disconnect");
+    assert_eq!(RawClient::correlation_of(&answer), 77);
+    let _ = bytes::Buf::get_i32(&mut answer);
+    let v0 = <ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut answer, 0).unwrap();
+    assert_eq!(v0.error_code, UNSUPPORTED_VERSION);
+    assert!(v0.api_keys.iter().any(|k| k.api_key == ApiKey::Produce as i16));
+
+    // Other APIs at an unsupported version: Kafka closes the connection.
+    // Produce v2 (message sets v0/v1) was removed from Kafka 4; a v2 request closes.
+    let mut c = broker.raw();
+    let mut frame = BytesMut::new();
+    frame.put_i32(18);
+    frame.put_i16(ApiKey::Produce as i16);
+    frame.put_i16(2);
+    frame.put_i32(5);
+    frame.put_i16(-1);
+    frame.put_i16(1);
+    frame.put_i32(1000);
+    frame.put_i32(0);
+    c.send_raw(&frame);
+    assert!(c.is_closed_by_broker());
+    let mut c = broker.raw();
+    let mut frame = BytesMut::new();
+    frame.put_i32(12);
+    frame.put_i16(ApiKey::Metadata as i16);
+    frame.put_i16(99);
+    frame.put_i32(1);
+    frame.put_slice(&[0, 0, 0, 0]);
+    c.send_raw(&frame);
+    assert!(c.is_closed_by_broker());
+    // An API key Kafka does not define closes the connection too.
+    let mut c = broker.raw();
+    let mut frame = BytesMut::new();
+    frame.put_i32(10);
+    frame.put_i16(999);
+    frame.put_i16(0);
+    frame.put_i32(1);
+    frame.put_slice(&[0, 0]);
+    c.send_raw(&frame);
+    assert!(c.is_closed_by_broker());
+
+    still_serving(&broker, "safe");
+}
+
+#[tokio::test]
+async fn unknown_partitions_and_invalid_names_get_kafka_error_codes() {
+    let broker = Broker::start();
+    seeded(&broker, "safe").await;
+    let mut c = broker.raw();
+    assert_eq!(produce(&mut c, "safe", 5, batch(&[b"x"])), UNKNOWN_TOPIC_OR_PARTITION);
+    assert_eq!(produce(&mut c, "never-created", 0, batch(&[b"x"])), UNKNOWN_TOPIC_OR_PARTITION);
+
+    let request = MetadataRequest::default()
+        .with_topics(Some(vec![MetadataRequestTopic::default()
+            .with_name(Some(TopicName(StrBytes::from_static_str("bad/name"))))]))
+        .with_allow_auto_topic_creation(true);
+    let response: MetadataResponse = c.call(ApiKey::Metadata, 12, &request);
+    assert_eq!(response.topics[0].error_code, INVALID_TOPIC_EXCEPTION);
+    assert!(!broker.data_dir().join("bad").exists());
+
+    let response: kafka_protocol::messages::CreateTopicsResponse = c.call(
+        ApiKey::CreateTopics,
+        7,
+        &CreateTopicsRequest::default().with_topics(vec![
+            kafka_protocol::messages::create_topics_request::CreatableTopic::default()
+                .with_name(TopicName(StrBytes::from_static_str("..")))
+                .with_num_partitions(1)
+                .with_replication_factor(1),
+        ]),
+    );
+    assert_eq!(response.topics[0].error_code, INVALID_TOPIC_EXCEPTION);
+    still_serving(&broker, "safe");
+}
