@@ -2,11 +2,13 @@
 //! metrics, and the operations that span them (committing a metadata change
 //! and bringing the partitions in line with it).
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::topic::EffectiveTopicConfig;
 use crate::config::BrokerConfig;
+use crate::controller::producer_ids;
 use crate::controller::topics::{self, NewTopic, TopicDefaults};
 use crate::controller::Rejection;
 use crate::log::LogError;
@@ -62,6 +64,7 @@ pub struct Broker {
     pub metrics: Metrics,
     ready: AtomicBool,
     applied_version: Mutex<u64>,
+    producer_ids: Mutex<Range<i64>>,
 }
 
 impl Broker {
@@ -82,6 +85,7 @@ impl Broker {
             metrics: Metrics::new()?,
             ready: AtomicBool::new(false),
             applied_version: Mutex::new(0),
+            producer_ids: Mutex::new(0..0),
             config,
         });
         broker.register()?;
@@ -200,6 +204,23 @@ impl Broker {
             tracing::info!(topic = name, "auto-created topic");
         }
         created
+    }
+
+    /// A producer id never handed out before, for InitProducerId. Ids come
+    /// from a block the controller allocated to this broker; a new block is
+    /// committed when the current one runs out.
+    pub fn next_producer_id(&self) -> Result<i64, Rejection> {
+        let mut block = self
+            .producer_ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if block.is_empty() {
+            let node = self.config.node_id;
+            *block = self.commit(|image| producer_ids::allocate_block(image, node))?;
+        }
+        let id = block.start;
+        block.start += 1;
+        Ok(id)
     }
 
     /// Marks the broker ready for clients (`/readyz`).

@@ -112,7 +112,7 @@ impl Metrics {
                 "Fetch requests with at least one failed partition.",
             )?,
             connections: gauge(
-                "kafka_server_socketservermetrics_connection_count",
+                "kafka_server_socketservermetrics_connections",
                 "Open client connections.",
             )?,
             partition_count: gauge(

@@ -117,7 +117,11 @@ impl Broker {
             if matches!(self.http_get("/readyz"), Ok((200, _))) {
                 return;
             }
-            assert!(Instant::now() < deadline, "broker not ready in time:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "broker not ready in time:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -127,7 +131,10 @@ impl Broker {
         (1..=self.starts)
             .map(|i| {
                 let p = self.dir.path().join(format!("broker-{i}.log"));
-                format!("--- start {i} ---\n{}", std::fs::read_to_string(p).unwrap_or_default())
+                format!(
+                    "--- start {i} ---\n{}",
+                    std::fs::read_to_string(p).unwrap_or_default()
+                )
             })
             .collect()
     }
@@ -146,7 +153,10 @@ impl Broker {
     pub fn http_get(&self, path: &str) -> std::io::Result<(u16, String)> {
         let mut s = TcpStream::connect(("127.0.0.1", self.http_port))?;
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )?;
         let mut text = String::new();
         s.read_to_string(&mut text)?;
         let status = text
@@ -154,7 +164,10 @@ impl Broker {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
         Ok((status, body))
     }
 
@@ -169,9 +182,16 @@ impl Broker {
     /// Stops the process with SIGTERM and waits for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let status = child.wait().expect("wait for broker");
-            assert!(status.success(), "broker exited with {status}:\n{}", self.log());
+            assert!(
+                status.success(),
+                "broker exited with {status}:\n{}",
+                self.log()
+            );
         }
     }
 
@@ -221,10 +241,17 @@ impl Broker {
 
     /// Reads `count` messages of one partition from `from`, failing after a
     /// generous deadline.
-    pub fn read_partition(&self, topic: &str, partition: i32, from: Offset, count: usize) -> Vec<OwnedMessage> {
+    pub fn read_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        from: Offset,
+        count: usize,
+    ) -> Vec<OwnedMessage> {
         let consumer = self.consumer();
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, partition, from).expect("partition offset");
+        tpl.add_partition_offset(topic, partition, from)
+            .expect("partition offset");
         consumer.assign(&tpl).expect("assign");
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut out = Vec::new();
@@ -260,7 +287,12 @@ impl Drop for Broker {
 pub fn payloads(messages: &[OwnedMessage]) -> Vec<(i64, Vec<u8>)> {
     messages
         .iter()
-        .map(|m| (m.offset(), m.payload().map(<[u8]>::to_vec).unwrap_or_default()))
+        .map(|m| {
+            (
+                m.offset(),
+                m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -275,8 +307,13 @@ impl RawClient {
     /// instead of hanging it.
     pub fn connect(addr: &str) -> RawClient {
         let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-        RawClient { stream, correlation: 0 }
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        RawClient {
+            stream,
+            correlation: 0,
+        }
     }
 
     /// Sends a request encoded with `kafka-protocol` at `version` and
@@ -312,8 +349,12 @@ impl RawClient {
     /// Reads and decodes one response; `None` if the broker closed the connection.
     pub fn receive<Resp: Decodable>(&mut self, key: ApiKey, version: i16) -> Option<Resp> {
         let mut frame = self.read_frame()?;
-        let header = ResponseHeader::decode(&mut frame, key.response_header_version(version)).expect("response header");
-        assert_eq!(header.correlation_id, self.correlation, "responses come back in order");
+        let header = ResponseHeader::decode(&mut frame, key.response_header_version(version))
+            .expect("response header");
+        assert_eq!(
+            header.correlation_id, self.correlation,
+            "responses come back in order"
+        );
         Some(Resp::decode(&mut frame, version).expect("decode response"))
     }
 

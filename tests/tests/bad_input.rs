@@ -8,11 +8,13 @@ use kafka_protocol::messages::api_versions_request::ApiVersionsRequest;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsResponse, CreateTopicsRequest, MetadataRequest, MetadataResponse, ProduceRequest,
-    ProduceResponse, TopicName,
+    ApiKey, ApiVersionsResponse, CreateTopicsRequest, MetadataRequest, MetadataResponse,
+    ProduceRequest, ProduceResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
 use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
 use rdkafka::Offset;
@@ -75,7 +77,10 @@ async fn seeded(broker: &Broker, topic: &str) {
     let producer = broker.producer(&[("acks", "all")]);
     for i in 0..5 {
         producer
-            .send(FutureRecord::<(), _>::to(topic).payload(&format!("keep-{i}")), Duration::from_secs(30))
+            .send(
+                FutureRecord::<(), _>::to(topic).payload(&format!("keep-{i}")),
+                Duration::from_secs(30),
+            )
             .await
             .expect("delivered");
     }
@@ -83,10 +88,14 @@ async fn seeded(broker: &Broker, topic: &str) {
 
 fn still_serving(broker: &Broker, topic: &str) {
     let mut fresh = broker.raw();
-    let versions: ApiVersionsResponse = fresh.call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
+    let versions: ApiVersionsResponse =
+        fresh.call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
     assert_eq!(versions.error_code, 0);
     let got = broker.read_partition(topic, 0, Offset::Beginning, 5);
-    let values: Vec<_> = weir_e2e::payloads(&got).into_iter().map(|(_, v)| v).collect();
+    let values: Vec<_> = weir_e2e::payloads(&got)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
     let expected: Vec<Vec<u8>> = (0..5).map(|i| format!("keep-{i}").into_bytes()).collect();
     assert_eq!(values, expected, "acknowledged data is intact");
 }
@@ -109,7 +118,10 @@ async fn garbage_frames_are_disconnected_and_other_clients_are_unaffected() {
     frame.put_i32(64);
     frame.put_slice(&[0xff; 64]);
     c.send_raw(&frame);
-    assert!(c.is_closed_by_broker(), "unknown API key closes the connection");
+    assert!(
+        c.is_closed_by_broker(),
+        "unknown API key closes the connection"
+    );
 
     let mut c = broker.raw();
     let mut frame = BytesMut::new();
@@ -119,15 +131,24 @@ async fn garbage_frames_are_disconnected_and_other_clients_are_unaffected() {
     frame.put_i32(1);
     frame.put_slice(&[0x7f; 32]);
     c.send_raw(&frame);
-    assert!(c.is_closed_by_broker(), "an undecodable body closes the connection");
+    assert!(
+        c.is_closed_by_broker(),
+        "an undecodable body closes the connection"
+    );
 
     let mut c = broker.raw();
     c.send_raw(&[0xff, 0xff, 0xff, 0xf0]);
-    assert!(c.is_closed_by_broker(), "a negative size closes the connection");
+    assert!(
+        c.is_closed_by_broker(),
+        "a negative size closes the connection"
+    );
 
     let mut c = broker.raw();
     c.send_raw(&[0, 0, 0, 3, 0, 1, 2]);
-    assert!(c.is_closed_by_broker(), "a frame shorter than a header closes the connection");
+    assert!(
+        c.is_closed_by_broker(),
+        "a frame shorter than a header closes the connection"
+    );
 
     still_serving(&broker, "safe");
 }
@@ -153,9 +174,16 @@ async fn a_batch_with_a_bad_crc_is_refused_and_not_stored() {
     let last = records.len() - 1;
     records[last] ^= 0xff;
     let mut c = broker.raw();
-    assert_eq!(produce(&mut c, "safe", 0, Bytes::from(records)), CORRUPT_MESSAGE);
+    assert_eq!(
+        produce(&mut c, "safe", 0, Bytes::from(records)),
+        CORRUPT_MESSAGE
+    );
     assert_eq!(end_offset(&broker, "safe"), 5);
-    assert_eq!(produce(&mut c, "safe", 0, batch(&[b"fine"])), 0, "the connection stays usable");
+    assert_eq!(
+        produce(&mut c, "safe", 0, batch(&[b"fine"])),
+        0,
+        "the connection stays usable"
+    );
     assert_eq!(end_offset(&broker, "safe"), 6);
     still_serving(&broker, "safe");
 }
@@ -166,7 +194,10 @@ async fn a_batch_over_max_message_bytes_is_refused() {
     seeded(&broker, "safe").await;
     let mut c = broker.raw();
     let big = vec![b'x'; 500];
-    assert_eq!(produce(&mut c, "safe", 0, batch(&[&big])), MESSAGE_TOO_LARGE);
+    assert_eq!(
+        produce(&mut c, "safe", 0, batch(&[&big])),
+        MESSAGE_TOO_LARGE
+    );
     assert_eq!(end_offset(&broker, "safe"), 5);
     still_serving(&broker, "safe");
 }
@@ -192,9 +223,13 @@ async fn unsupported_versions_and_unknown_apis_follow_kafka() {
     let mut answer = c.read_frame().expect("an answer, not a disconnect");
     assert_eq!(RawClient::correlation_of(&answer), 77);
     let _ = bytes::Buf::get_i32(&mut answer);
-    let v0 = <ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut answer, 0).unwrap();
+    let v0 = <ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut answer, 0)
+        .unwrap();
     assert_eq!(v0.error_code, UNSUPPORTED_VERSION);
-    assert!(v0.api_keys.iter().any(|k| k.api_key == ApiKey::Produce as i16));
+    assert!(v0
+        .api_keys
+        .iter()
+        .any(|k| k.api_key == ApiKey::Produce as i16));
 
     // Other APIs at an unsupported version: Kafka closes the connection.
     // Produce v2 (message sets v0/v1) was removed from Kafka 4; a v2 request closes.
@@ -238,8 +273,14 @@ async fn unknown_partitions_and_invalid_names_get_kafka_error_codes() {
     let broker = Broker::start();
     seeded(&broker, "safe").await;
     let mut c = broker.raw();
-    assert_eq!(produce(&mut c, "safe", 5, batch(&[b"x"])), UNKNOWN_TOPIC_OR_PARTITION);
-    assert_eq!(produce(&mut c, "never-created", 0, batch(&[b"x"])), UNKNOWN_TOPIC_OR_PARTITION);
+    assert_eq!(
+        produce(&mut c, "safe", 5, batch(&[b"x"])),
+        UNKNOWN_TOPIC_OR_PARTITION
+    );
+    assert_eq!(
+        produce(&mut c, "never-created", 0, batch(&[b"x"])),
+        UNKNOWN_TOPIC_OR_PARTITION
+    );
 
     let request = MetadataRequest::default()
         .with_topics(Some(vec![MetadataRequestTopic::default()

@@ -8,7 +8,9 @@ use std::process::{Command, Stdio};
 use weir_e2e::Broker;
 
 fn python_script(name: &str, bootstrap: &str) {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python").join(name);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(name);
     let output = Command::new("python3")
         .arg(&script)
         .arg(bootstrap)
@@ -38,7 +40,15 @@ fn confluent_kafka_round_trips_every_codec() {
 fn kcat_produces_and_consumes() {
     let broker = Broker::start();
     let mut producer = Command::new("kcat")
-        .args(["-b", &broker.bootstrap(), "-t", "kcat-topic", "-P", "-z", "lz4"])
+        .args([
+            "-b",
+            &broker.bootstrap(),
+            "-t",
+            "kcat-topic",
+            "-P",
+            "-z",
+            "lz4",
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .expect("kcat runs (install it with `bash .ci/run` or `apt-get install kcat`)");
@@ -51,13 +61,38 @@ fn kcat_produces_and_consumes() {
         .unwrap();
     assert!(producer.wait().unwrap().success());
     let out = Command::new("kcat")
-        .args(["-b", &broker.bootstrap(), "-t", "kcat-topic", "-C", "-e", "-f", "%o %s\n"])
+        .args([
+            "-b",
+            &broker.bootstrap(),
+            "-t",
+            "kcat-topic",
+            "-C",
+            "-e",
+            "-f",
+            "%o %s\n",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let got: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
-    let expected: Vec<String> = lines.iter().enumerate().map(|(i, l)| format!("{i} {l}")).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let expected: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{i} {l}"))
+        .collect();
     assert_eq!(got, expected);
-    let metadata = Command::new("kcat").args(["-b", &broker.bootstrap(), "-L"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&metadata.stdout).contains("topic \"kcat-topic\" with 1 partitions"));
+    let metadata = Command::new("kcat")
+        .args(["-b", &broker.bootstrap(), "-L"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&metadata.stdout)
+        .contains("topic \"kcat-topic\" with 1 partitions"));
 }

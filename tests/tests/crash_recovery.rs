@@ -22,9 +22,14 @@ fn read_everything(broker: &Broker, topic: &str) -> BTreeMap<(i32, i64), Vec<u8>
             .fetch_watermarks(topic, p, Duration::from_secs(10))
             .expect("watermarks");
         assert_eq!(low, 0);
-        let messages = broker.read_partition(topic, p, Offset::Beginning, usize::try_from(high).unwrap());
+        let messages =
+            broker.read_partition(topic, p, Offset::Beginning, usize::try_from(high).unwrap());
         for (i, m) in messages.iter().enumerate() {
-            assert_eq!(m.offset(), i as i64, "partition {p} offsets are contiguous and ordered");
+            assert_eq!(
+                m.offset(),
+                i as i64,
+                "partition {p} offsets are contiguous and ordered"
+            );
             all.insert((p, m.offset()), m.payload().unwrap_or_default().to_vec());
         }
     }
@@ -36,14 +41,25 @@ async fn every_acknowledged_record_survives_repeated_kill_9() {
     let mut broker = Broker::start();
     let created = broker
         .admin()
-        .create_topics(&[NewTopic::new("durable", PARTITIONS, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .create_topics(
+            &[NewTopic::new(
+                "durable",
+                PARTITIONS,
+                TopicReplication::Fixed(1),
+            )],
+            &AdminOptions::new(),
+        )
         .await
         .unwrap();
     assert!(created[0].is_ok());
 
     let mut acked: BTreeMap<(i32, i64), Vec<u8>> = BTreeMap::new();
     for round in 0..3 {
-        let producer = broker.producer(&[("acks", "all"), ("message.timeout.ms", "20000"), ("linger.ms", "2")]);
+        let producer = broker.producer(&[
+            ("acks", "all"),
+            ("message.timeout.ms", "20000"),
+            ("linger.ms", "2"),
+        ]);
         let mut pending = Vec::new();
         let started = std::time::Instant::now();
         let mut i = 0u64;
@@ -58,7 +74,7 @@ async fn every_acknowledged_record_survives_repeated_kill_9() {
                 Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
             }
             i += 1;
-            if i % 200 == 0 {
+            if i.is_multiple_of(200) {
                 tokio::task::yield_now().await;
             }
         }
@@ -90,22 +106,38 @@ async fn garbage_after_the_last_batch_is_truncated_and_the_log_keeps_serving() {
     let producer = broker.producer(&[("acks", "all")]);
     for i in 0..20 {
         producer
-            .send(FutureRecord::<(), _>::to("torn").payload(&format!("v{i}")), Duration::from_secs(30))
+            .send(
+                FutureRecord::<(), _>::to("torn").payload(&format!("v{i}")),
+                Duration::from_secs(30),
+            )
             .await
             .expect("delivered");
     }
     broker.kill9();
-    let segment = broker.data_dir().join("torn-0").join("00000000000000000000.log");
-    let mut file = std::fs::OpenOptions::new().append(true).open(&segment).expect("segment");
+    let segment = broker
+        .data_dir()
+        .join("torn-0")
+        .join("00000000000000000000.log");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .expect("segment");
     // a half-written batch: a plausible length, then garbage
-    file.write_all(&[0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 200, 1, 2, 3, 4, 5]).unwrap();
+    file.write_all(&[0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 200, 1, 2, 3, 4, 5])
+        .unwrap();
     drop(file);
     broker.start_again();
 
     let got = broker.read_partition("torn", 0, Offset::Beginning, 20);
-    assert_eq!(weir_e2e::payloads(&got).last(), Some(&(19, b"v19".to_vec())));
+    assert_eq!(
+        weir_e2e::payloads(&got).last(),
+        Some(&(19, b"v19".to_vec()))
+    );
     let d = producer
-        .send(FutureRecord::<(), _>::to("torn").payload("after"), Duration::from_secs(30))
+        .send(
+            FutureRecord::<(), _>::to("torn").payload("after"),
+            Duration::from_secs(30),
+        )
         .await
         .expect("delivered after recovery");
     assert_eq!(d.offset, 20);
@@ -116,7 +148,10 @@ async fn a_clean_restart_keeps_topics_configs_and_data() {
     let mut broker = Broker::start();
     let producer = broker.producer(&[]);
     producer
-        .send(FutureRecord::<(), _>::to("kept").payload("one"), Duration::from_secs(30))
+        .send(
+            FutureRecord::<(), _>::to("kept").payload("one"),
+            Duration::from_secs(30),
+        )
         .await
         .expect("delivered");
     drop(producer);

@@ -15,7 +15,9 @@ async fn watermarks_and_offsets_for_times_find_the_right_records() {
     for i in 0..30i64 {
         producer
             .send(
-                FutureRecord::<(), _>::to("times").payload(&i.to_string()).timestamp(base + i * 1000),
+                FutureRecord::<(), _>::to("times")
+                    .payload(&i.to_string())
+                    .timestamp(base + i * 1000),
                 Duration::from_secs(30),
             )
             .await
@@ -29,8 +31,11 @@ async fn watermarks_and_offsets_for_times_find_the_right_records() {
 
     let lookup = |ts: i64| {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset("times", 0, Offset::Offset(ts)).unwrap();
-        let found = consumer.offsets_for_times(tpl, Duration::from_secs(10)).expect("offsets_for_times");
+        tpl.add_partition_offset("times", 0, Offset::Offset(ts))
+            .unwrap();
+        let found = consumer
+            .offsets_for_times(tpl, Duration::from_secs(10))
+            .expect("offsets_for_times");
         found.elements()[0].offset()
     };
     assert_eq!(lookup(base), Offset::Offset(0));

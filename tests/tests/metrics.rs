@@ -16,16 +16,31 @@ async fn metrics_use_kafka_names_and_pass_promtool() {
     let producer = broker.producer(&[]);
     for i in 0..10 {
         producer
-            .send(FutureRecord::<(), _>::to("measured").payload(&format!("{i}")), Duration::from_secs(30))
+            .send(
+                FutureRecord::<(), _>::to("measured").payload(&format!("{i}")),
+                Duration::from_secs(30),
+            )
             .await
             .expect("delivered");
     }
     let (status, body) = broker.http_get("/metrics").unwrap();
     assert_eq!(status, 200);
-    assert!(body.contains("kafka_server_brokertopicmetrics_messagesin_total 10"), "{body}");
-    assert!(body.contains("kafka_server_replicamanager_partitioncount 1"), "{body}");
-    assert!(body.contains("kafka_network_requestmetrics_requests_total{request=\"Produce\"}"), "{body}");
-    assert!(body.contains("kafka_controller_kafkacontroller_activecontrollercount 1"), "{body}");
+    assert!(
+        body.contains("kafka_server_brokertopicmetrics_messagesin_total 10"),
+        "{body}"
+    );
+    assert!(
+        body.contains("kafka_server_replicamanager_partitioncount 1"),
+        "{body}"
+    );
+    assert!(
+        body.contains("kafka_network_requestmetrics_requests_total{request=\"Produce\"}"),
+        "{body}"
+    );
+    assert!(
+        body.contains("kafka_controller_kafkacontroller_activecontrollercount 1"),
+        "{body}"
+    );
 
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
@@ -34,7 +49,12 @@ async fn metrics_use_kafka_names_and_pass_promtool() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool runs (install it with `bash .ci/run` or `apt-get install prometheus`)");
-    promtool.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
     let out = promtool.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -51,7 +71,10 @@ fn an_unreachable_http_port_fails_the_start_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(weir_e2e::broker_binary())
         .args(["--http-listener", &format!("127.0.0.1:{port}")])
-        .args(["--listeners", &format!("PLAINTEXT://127.0.0.1:{}", weir_e2e::free_port())])
+        .args([
+            "--listeners",
+            &format!("PLAINTEXT://127.0.0.1:{}", weir_e2e::free_port()),
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .output()

@@ -12,7 +12,10 @@ use weir_e2e::Broker;
 async fn create(broker: &Broker, topic: &str, partitions: i32) {
     let results = broker
         .admin()
-        .create_topics(&[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .create_topics(
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
         .await
         .expect("create topics");
     assert!(results.iter().all(Result::is_ok), "{results:?}");
@@ -55,7 +58,11 @@ async fn every_codec_and_acks_level_round_trips_keys_values_headers_and_timestam
                 assert_eq!(m.payload(), Some(value.as_bytes()), "{topic}");
                 assert_eq!(m.timestamp().to_millis(), Some(base_ts + i), "{topic}");
                 let h = m.headers().expect("headers").get(0);
-                assert_eq!((h.key, h.value), ("seq", Some(i.to_string().as_bytes())), "{topic}");
+                assert_eq!(
+                    (h.key, h.value),
+                    ("seq", Some(i.to_string().as_bytes())),
+                    "{topic}"
+                );
             }
         }
     }
@@ -70,7 +77,9 @@ async fn records_go_to_the_partition_they_were_sent_to() {
         let partition = i % 4;
         producer
             .send(
-                FutureRecord::<(), _>::to("multi").partition(partition).payload(&format!("p{partition}-{i}")),
+                FutureRecord::<(), _>::to("multi")
+                    .partition(partition)
+                    .payload(&format!("p{partition}-{i}")),
                 Duration::from_secs(30),
             )
             .await
@@ -78,7 +87,10 @@ async fn records_go_to_the_partition_they_were_sent_to() {
     }
     for p in 0..4 {
         let got = broker.read_partition("multi", p, Offset::Beginning, 10);
-        let expected: Vec<String> = (0..40).filter(|i| i % 4 == p).map(|i| format!("p{p}-{i}")).collect();
+        let expected: Vec<String> = (0..40)
+            .filter(|i| i % 4 == p)
+            .map(|i| format!("p{p}-{i}"))
+            .collect();
         let values: Vec<String> = got
             .iter()
             .map(|m| String::from_utf8(m.payload().unwrap().to_vec()).unwrap())
@@ -104,7 +116,8 @@ async fn a_waiting_fetch_gets_records_produced_after_it_started() {
                 .create()
                 .unwrap();
             let mut tpl = rdkafka::TopicPartitionList::new();
-            tpl.add_partition_offset("longpoll", 0, Offset::Beginning).unwrap();
+            tpl.add_partition_offset("longpoll", 0, Offset::Beginning)
+                .unwrap();
             consumer.assign(&tpl).unwrap();
             let deadline = std::time::Instant::now() + Duration::from_secs(30);
             while std::time::Instant::now() < deadline {
@@ -118,7 +131,10 @@ async fn a_waiting_fetch_gets_records_produced_after_it_started() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     broker
         .producer(&[])
-        .send(FutureRecord::<(), _>::to("longpoll").payload("late"), Duration::from_secs(30))
+        .send(
+            FutureRecord::<(), _>::to("longpoll").payload("late"),
+            Duration::from_secs(30),
+        )
         .await
         .expect("delivered");
     assert_eq!(reader.join().unwrap(), Some(b"late".to_vec()));
@@ -129,7 +145,10 @@ async fn producing_to_an_unknown_topic_auto_creates_it_with_the_broker_defaults(
     let broker = Broker::start_with(&["--num-partitions", "3"]);
     broker
         .producer(&[])
-        .send(FutureRecord::<(), _>::to("auto-made").payload("hi"), Duration::from_secs(30))
+        .send(
+            FutureRecord::<(), _>::to("auto-made").payload("hi"),
+            Duration::from_secs(30),
+        )
         .await
         .expect("delivered");
     let metadata = broker

@@ -11,7 +11,13 @@ use weir_e2e::Broker;
 fn segment_files(broker: &Broker, dir: &str) -> usize {
     std::fs::read_dir(broker.data_dir().join(dir))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "log"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
         .count()
 }
 
@@ -20,13 +26,20 @@ async fn fill(broker: &Broker, topic: &str, configs: &[(&str, &str)], records: u
     for (k, v) in configs {
         t = t.set(k, v);
     }
-    let created = broker.admin().create_topics(&[t], &AdminOptions::new()).await.unwrap();
+    let created = broker
+        .admin()
+        .create_topics(&[t], &AdminOptions::new())
+        .await
+        .unwrap();
     assert!(created[0].is_ok(), "{created:?}");
     let producer = broker.producer(&[("batch.num.messages", "10")]);
     let value = "v".repeat(1000);
     for _ in 0..records {
         producer
-            .send(FutureRecord::<(), _>::to(topic).payload(&value), Duration::from_secs(30))
+            .send(
+                FutureRecord::<(), _>::to(topic).payload(&value),
+                Duration::from_secs(30),
+            )
             .await
             .expect("delivered");
     }
@@ -36,7 +49,9 @@ fn wait_for_log_start_above_zero(broker: &Broker, topic: &str) -> i64 {
     let consumer = broker.consumer();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (low, _) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).unwrap();
+        let (low, _) = consumer
+            .fetch_watermarks(topic, 0, Duration::from_secs(10))
+            .unwrap();
         if low > 0 {
             return low;
         }
@@ -45,15 +60,53 @@ fn wait_for_log_start_above_zero(broker: &Broker, topic: &str) -> i64 {
     }
 }
 
+/// Retention passes run while the producer is still writing, so the first
+/// raised log start offset is not the last: wait until several passes in a row
+/// leave it where it is.
+fn wait_for_settled_log_start(broker: &Broker, topic: &str) -> i64 {
+    let consumer = broker.consumer();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = -1;
+    loop {
+        let (low, _) = consumer
+            .fetch_watermarks(topic, 0, Duration::from_secs(10))
+            .unwrap();
+        if low == last {
+            return low;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "retention never settled on {topic}"
+        );
+        last = low;
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
 #[tokio::test]
 async fn size_retention_deletes_old_segments_and_raises_the_earliest_offset() {
     let broker = Broker::start_with(&["--log-retention-check-interval-ms", "200"]);
-    fill(&broker, "sized", &[("segment.bytes", "20000"), ("retention.bytes", "50000")], 300).await;
-    let low = wait_for_log_start_above_zero(&broker, "sized");
+    fill(
+        &broker,
+        "sized",
+        &[("segment.bytes", "20000"), ("retention.bytes", "50000")],
+        300,
+    )
+    .await;
+    wait_for_log_start_above_zero(&broker, "sized");
+    let low = wait_for_settled_log_start(&broker, "sized");
     assert!(segment_files(&broker, "sized-0") <= 5);
-    let (_, high) = broker.consumer().fetch_watermarks("sized", 0, Duration::from_secs(10)).unwrap();
+    let (_, high) = broker
+        .consumer()
+        .fetch_watermarks("sized", 0, Duration::from_secs(10))
+        .unwrap();
     assert_eq!(high, 300);
-    let tail = broker.read_partition("sized", 0, Offset::Beginning, usize::try_from(high - low).unwrap());
+    let tail = broker.read_partition(
+        "sized",
+        0,
+        Offset::Beginning,
+        usize::try_from(high - low).unwrap(),
+    );
     assert_eq!(tail[0].offset(), low);
     assert_eq!(tail.last().unwrap().offset(), 299);
 }
@@ -61,15 +114,27 @@ async fn size_retention_deletes_old_segments_and_raises_the_earliest_offset() {
 #[tokio::test]
 async fn time_retention_deletes_segments_older_than_retention_ms() {
     let broker = Broker::start_with(&["--log-retention-check-interval-ms", "200"]);
-    fill(&broker, "timed", &[("segment.bytes", "20000"), ("retention.ms", "2000")], 100).await;
+    fill(
+        &broker,
+        "timed",
+        &[("segment.bytes", "20000"), ("retention.ms", "2000")],
+        100,
+    )
+    .await;
     let low = wait_for_log_start_above_zero(&broker, "timed");
     assert!(low > 0);
-    let (low, high) = broker.consumer().fetch_watermarks("timed", 0, Duration::from_secs(10)).unwrap();
+    let (low, high) = broker
+        .consumer()
+        .fetch_watermarks("timed", 0, Duration::from_secs(10))
+        .unwrap();
     assert!(low <= high);
     // New records are still accepted and readable after everything expired.
     broker
         .producer(&[])
-        .send(FutureRecord::<(), _>::to("timed").payload("fresh"), Duration::from_secs(30))
+        .send(
+            FutureRecord::<(), _>::to("timed").payload("fresh"),
+            Duration::from_secs(30),
+        )
         .await
         .expect("delivered");
     let got = broker.read_partition("timed", 0, Offset::Offset(100), 1);

@@ -7,6 +7,7 @@
 
 pub mod configs;
 pub mod partitions;
+pub mod producer_ids;
 pub mod topics;
 
 use kafka_protocol::error::ResponseError;

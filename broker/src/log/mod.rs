@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod epoch;
 pub mod index;
+pub mod producer_state;
 pub mod segment;
 pub mod validate;
 
@@ -20,7 +21,9 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::records::RecordBatchDecoder;
 
+use batch::BatchHeader;
 use epoch::EpochCache;
+use producer_state::{ProducerState, SequenceCheck};
 use segment::Segment;
 
 /// Marker written on clean shutdown; without it the last segment is recovered.
@@ -133,6 +136,12 @@ pub enum LogError {
         /// Offset after the last record.
         log_end_offset: i64,
     },
+    /// An idempotent producer's batch does not follow its last one.
+    #[error("out of order sequence: {0}")]
+    OutOfOrderSequence(String),
+    /// An idempotent producer's epoch is older than the one in the log.
+    #[error("invalid producer epoch: {0}")]
+    InvalidProducerEpoch(String),
 }
 
 impl LogError {
@@ -155,6 +164,8 @@ impl LogError {
             LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge,
             LogError::InvalidTimestamp(_) => ResponseError::InvalidTimestamp,
             LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+            LogError::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
+            LogError::InvalidProducerEpoch(_) => ResponseError::InvalidProducerEpoch,
         }
     }
 }
@@ -193,6 +204,7 @@ pub struct Log {
     segments: BTreeMap<i64, Segment>,
     log_start_offset: i64,
     epochs: EpochCache,
+    producers: ProducerState,
 }
 
 impl Log {
@@ -247,7 +259,9 @@ impl Log {
             segments,
             log_start_offset: 0,
             epochs,
+            producers: ProducerState::default(),
         };
+        log.rebuild_producer_state()?;
         let first_base = log.segments.keys().next().copied().unwrap_or(0);
         log.log_start_offset = checkpoint.max(first_base).min(log.log_end_offset());
         if clean {
@@ -255,6 +269,19 @@ impl Log {
                 .map_err(|e| LogError::io(&marker, "remove clean-shutdown marker", e))?;
         }
         Ok(log)
+    }
+
+    /// Replays the batch headers of every segment into the producer state,
+    /// as Kafka does when it has no producer snapshot.
+    fn rebuild_producer_state(&mut self) -> Result<(), LogError> {
+        let mut state = ProducerState::default();
+        for segment in self.segments.values() {
+            for (_, h) in segment.headers_from(segment.base_offset())? {
+                state.record(&h);
+            }
+        }
+        self.producers = state;
+        Ok(())
     }
 
     fn active(&self) -> &Segment {
@@ -289,10 +316,27 @@ impl Log {
         let (Some(first), Some(last)) = (placed.first(), placed.last()) else {
             return Err(LogError::InvalidRecord("no record batch".into()));
         };
+        let headers: Vec<BatchHeader> = placed.iter().map(|p| p.header).collect();
+        if let SequenceCheck::Duplicate {
+            first_offset,
+            last_offset,
+        } = self.producers.check_all(&headers)?
+        {
+            return Ok(AppendInfo {
+                base_offset: first_offset,
+                last_offset,
+                log_append_time: -1,
+                log_start_offset: self.log_start_offset,
+                record_count: 0,
+            });
+        }
         let (base_offset, last_offset) = (first.header.base_offset, last.header.last_offset());
         self.maybe_roll(buf.len(), last_offset, now_ms)?;
         let interval = self.config.index_interval_bytes;
         self.active_mut().append(&buf, &placed, interval)?;
+        for h in &headers {
+            self.producers.record(h);
+        }
         if self.epochs.assign(leader_epoch, base_offset) {
             self.epochs
                 .save()

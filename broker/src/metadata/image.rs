@@ -31,6 +31,8 @@ pub struct MetadataImage {
     pub topic_ids: BTreeMap<String, Uuid>,
     /// Broker-level dynamic configs by broker id.
     pub broker_configs: BTreeMap<i32, BTreeMap<String, String>>,
+    /// The first producer id not yet allocated to a broker.
+    pub next_producer_id: i64,
     /// How many record batches have been applied; grows with every change.
     pub version: u64,
 }
@@ -66,6 +68,11 @@ impl MetadataImage {
                 }
             }
             MetadataRecord::Config(c) => self.apply_config(c),
+            MetadataRecord::ProducerIds {
+                next_producer_id, ..
+            } => {
+                self.next_producer_id = self.next_producer_id.max(*next_producer_id);
+            }
         }
     }
 

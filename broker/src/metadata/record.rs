@@ -96,4 +96,12 @@ pub enum MetadataRecord {
     },
     /// A config was set or removed.
     Config(ConfigRecord),
+    /// A block of producer ids was handed to a broker (Kafka's
+    /// `ProducerIdsRecord`); ids below `next_producer_id` are taken.
+    ProducerIds {
+        /// The broker that received the block.
+        broker_id: i32,
+        /// The first id not yet allocated to anyone.
+        next_producer_id: i64,
+    },
 }
