@@ -11,6 +11,7 @@ use crate::config::BrokerConfig;
 use crate::controller::producer_ids;
 use crate::controller::topics::{self, NewTopic, TopicDefaults};
 use crate::controller::Rejection;
+use crate::group::GroupCoordinator;
 use crate::log::LogError;
 use crate::metadata::journal::JournalError;
 use crate::metadata::meta_properties::{self, MetaPropertiesError};
@@ -18,6 +19,7 @@ use crate::metadata::{
     BrokerRecord, CommitError, Endpoint, MetadataImage, MetadataRecord, MetadataStore, TopicImage,
 };
 use crate::metrics::{Metrics, MetricsError};
+use crate::partition::PartitionError;
 use crate::replica_manager::ReplicaManager;
 use kafka_protocol::error::ResponseError;
 
@@ -33,6 +35,9 @@ pub enum StartError {
     /// A partition log could not be opened.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// Consumer group state could not be read back.
+    #[error("loading consumer groups: {0}")]
+    Groups(#[from] PartitionError),
     /// Metrics could not be registered.
     #[error("metrics: {0}")]
     Metrics(#[from] MetricsError),
@@ -62,6 +67,8 @@ pub struct Broker {
     pub replicas: ReplicaManager,
     /// Exported metrics.
     pub metrics: Metrics,
+    /// Consumer groups and committed offsets.
+    pub groups: GroupCoordinator,
     ready: AtomicBool,
     applied_version: Mutex<u64>,
     producer_ids: Mutex<Range<i64>>,
@@ -83,6 +90,7 @@ impl Broker {
             metadata,
             replicas,
             metrics: Metrics::new()?,
+            groups: GroupCoordinator::new(config.groups.clone()),
             ready: AtomicBool::new(false),
             applied_version: Mutex::new(0),
             producer_ids: Mutex::new(0..0),
@@ -91,6 +99,7 @@ impl Broker {
         broker.register()?;
         let image = broker.image();
         broker.apply(&image)?;
+        broker.groups.load(&broker)?;
         broker.metrics.active_controller.set(1);
         Ok(broker)
     }

@@ -12,6 +12,7 @@ pub mod api;
 pub mod broker;
 pub mod config;
 pub mod controller;
+pub mod group;
 pub mod http;
 pub mod log;
 pub mod metadata;

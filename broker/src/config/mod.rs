@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 
+use crate::group::state::GroupLimits;
+
 pub use listener::Listener;
 
 /// How the broker writes its logs.
@@ -255,8 +257,68 @@ pub struct BrokerConfig {
     /// Broker-level defaults of topic configs, keyed by their broker key
     /// (e.g. `log.retention.ms`).
     pub topic_defaults: BTreeMap<String, String>,
+    /// Consumer group coordinator settings.
+    pub groups: GroupConfig,
+    /// How often the log cleaner looks for compacted logs to clean.
+    pub log_cleaner_backoff_ms: u64,
     /// Keys that were given but mean nothing to weir; logged as warnings.
     pub unknown_keys: Vec<String>,
+}
+
+/// Settings of the group coordinator, under Kafka's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    /// Session and rebalance limits (`group.*`).
+    pub limits: GroupLimits,
+    /// `offsets.topic.num.partitions`.
+    pub offsets_partitions: i32,
+    /// `offsets.topic.replication.factor`, capped at the brokers present.
+    pub offsets_replication_factor: i16,
+    /// `offset.metadata.max.bytes`.
+    pub metadata_max_bytes: usize,
+}
+
+impl GroupConfig {
+    fn from_properties(props: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let positive = |key: &str, default: i64| -> Result<i64, ConfigError> {
+            let v: i64 = parse(props, key, default)?;
+            if v < 0 {
+                return Err(invalid(key, &v.to_string(), "must not be negative"));
+            }
+            Ok(v)
+        };
+        let offsets_partitions = positive("offsets.topic.num.partitions", 50)?;
+        if offsets_partitions < 1 {
+            return Err(invalid(
+                "offsets.topic.num.partitions",
+                "0",
+                "must be at least 1",
+            ));
+        }
+        let to_i32 = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+        Ok(GroupConfig {
+            limits: GroupLimits {
+                min_session_timeout_ms: to_i32(positive("group.min.session.timeout.ms", 6_000)?),
+                max_session_timeout_ms: to_i32(positive(
+                    "group.max.session.timeout.ms",
+                    1_800_000,
+                )?),
+                initial_rebalance_delay_ms: to_i32(positive(
+                    "group.initial.rebalance.delay.ms",
+                    3_000,
+                )?),
+                max_size: usize::try_from(positive("group.max.size", i64::from(i32::MAX))?)
+                    .unwrap_or(usize::MAX),
+            },
+            offsets_partitions: to_i32(offsets_partitions),
+            offsets_replication_factor: i16::try_from(
+                positive("offsets.topic.replication.factor", 3)?.max(1),
+            )
+            .unwrap_or(i16::MAX),
+            metadata_max_bytes: usize::try_from(positive("offset.metadata.max.bytes", 4096)?)
+                .unwrap_or(usize::MAX),
+        })
+    }
 }
 
 const BROKER_KEYS: &[&str] = &[
@@ -278,6 +340,14 @@ const BROKER_KEYS: &[&str] = &[
     "log.retention.hours",
     "log.retention.minutes",
     "log.roll.hours",
+    "offsets.topic.num.partitions",
+    "offsets.topic.replication.factor",
+    "offset.metadata.max.bytes",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
+    "group.initial.rebalance.delay.ms",
+    "group.max.size",
+    "log.cleaner.backoff.ms",
 ];
 
 impl BrokerConfig {
@@ -384,6 +454,8 @@ impl BrokerConfig {
             )?,
             log_format,
             topic_defaults,
+            groups: GroupConfig::from_properties(props)?,
+            log_cleaner_backoff_ms: parse(props, "log.cleaner.backoff.ms", 15_000)?,
             unknown_keys,
         })
     }

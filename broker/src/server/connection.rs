@@ -39,7 +39,7 @@ pub async fn serve(broker: Arc<Broker>, socket: TcpStream, peer: SocketAddr) {
                 break;
             }
         };
-        match dispatch::handle_frame(&broker, frame).await {
+        match dispatch::handle_frame(&broker, frame, peer).await {
             Outcome::Respond(bytes) => {
                 let Ok(len) = i32::try_from(bytes.len()) else {
                     tracing::error!(%peer, "response too large to frame; closing connection");

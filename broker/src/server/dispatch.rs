@@ -5,6 +5,7 @@
 //! version of anything but ApiVersions, a body that does not decode — so do
 //! we, and say why in the log.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -29,7 +30,7 @@ pub enum Outcome {
 }
 
 /// Handles one request frame.
-pub async fn handle_frame(broker: &Broker, mut frame: Bytes) -> Outcome {
+pub async fn handle_frame(broker: &Broker, mut frame: Bytes, peer: SocketAddr) -> Outcome {
     if frame.len() < 8 {
         return Outcome::Close(format!(
             "request of {} bytes is shorter than a header",
@@ -84,7 +85,7 @@ pub async fn handle_frame(broker: &Broker, mut frame: Bytes) -> Outcome {
 
     let started = Instant::now();
     let name = api_name(key);
-    let reply = api::handle(broker, &header, request).await;
+    let reply = api::handle(broker, &header, peer, request).await;
     broker.metrics.requests.with_label_values(&[name]).inc();
     broker
         .metrics
@@ -143,6 +144,17 @@ pub fn api_name(key: ApiKey) -> &'static str {
         ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
         ApiKey::DescribeCluster => "DescribeCluster",
         ApiKey::InitProducerId => "InitProducerId",
+        ApiKey::FindCoordinator => "FindCoordinator",
+        ApiKey::JoinGroup => "JoinGroup",
+        ApiKey::SyncGroup => "SyncGroup",
+        ApiKey::Heartbeat => "Heartbeat",
+        ApiKey::LeaveGroup => "LeaveGroup",
+        ApiKey::OffsetCommit => "OffsetCommit",
+        ApiKey::OffsetFetch => "OffsetFetch",
+        ApiKey::ListGroups => "ListGroups",
+        ApiKey::DescribeGroups => "DescribeGroups",
+        ApiKey::DeleteGroups => "DeleteGroups",
+        ApiKey::OffsetDelete => "OffsetDelete",
         _ => "Other",
     }
 }

@@ -61,6 +61,7 @@ pub async fn run(
         });
     }
     tasks.spawn(retention_loop(broker.clone(), stop_rx.clone()));
+    tasks.spawn(group_ticker(broker.clone(), stop_rx.clone()));
     for listener in listeners {
         tasks.spawn(accept_loop(broker.clone(), listener, stop_rx.clone()));
     }
@@ -118,6 +119,18 @@ async fn retention_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                     Err(e) => tracing::error!(error = %e, "retention task failed"),
                 }
             }
+            _ = stopped(&mut stop) => break,
+        }
+    }
+}
+
+/// Moves consumer groups on in time: session expiry and rebalance deadlines.
+async fn group_ticker(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => broker.groups.tick(&broker),
             _ = stopped(&mut stop) => break,
         }
     }

@@ -1,0 +1,899 @@
+//! The group coordinator: runs the classic consumer group protocol and keeps
+//! committed offsets, like Kafka's `GroupCoordinator` and
+//! `GroupMetadataManager`.
+//!
+//! Group state machines ([`state`]) are pure; this module holds them under one
+//! lock, parks JoinGroup and SyncGroup requests until their group answers
+//! them, drives time (session expiry, rebalance deadlines) from a ticker, and
+//! writes every change to `__consumer_offsets` before acknowledging it. The
+//! coordinator of a group is the leader of the group's `__consumer_offsets`
+//! partition, so moving that leadership moves the group; on start the
+//! partitions' logs are replayed to rebuild offsets and groups.
+
+pub mod records;
+pub mod state;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use tokio::sync::oneshot;
+
+use crate::broker::Broker;
+use crate::config::GroupConfig;
+use crate::controller::topics::{self, NewTopic, TopicDefaults};
+use crate::controller::Rejection;
+use crate::replica_manager::now_ms;
+use records::{GroupValue, MemberValue, OffsetValue, OffsetsKey};
+use state::{Delivery, Group, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
+
+/// The internal topic holding offsets and group metadata.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// Longest group id accepted; Kafka's limit comes from the record key format.
+pub const MAX_GROUP_ID_LEN: usize = 32_767;
+
+/// Groups and offsets this coordinator serves.
+#[derive(Debug, Default)]
+struct Groups {
+    groups: HashMap<String, Group>,
+    /// Committed offsets per group, by (topic, partition).
+    offsets: HashMap<String, BTreeMap<(String, i32), OffsetValue>>,
+    /// Parked JoinGroup requests by (group, member).
+    join_waiters: HashMap<(String, String), oneshot::Sender<JoinResult>>,
+    /// Parked SyncGroup requests by (group, member).
+    sync_waiters: HashMap<(String, String), oneshot::Sender<SyncResult>>,
+}
+
+/// A SyncGroup request's fields.
+#[derive(Debug, Clone)]
+pub struct SyncRequest {
+    /// The member.
+    pub member_id: String,
+    /// `group.instance.id`.
+    pub instance_id: Option<String>,
+    /// The generation the member believes in.
+    pub generation_id: i32,
+    /// Protocol type (v5+).
+    pub protocol_type: Option<String>,
+    /// Protocol name (v5+).
+    pub protocol_name: Option<String>,
+    /// The leader's assignment per member.
+    pub assignments: Vec<(String, Bytes)>,
+}
+
+/// One offset to commit.
+#[derive(Debug, Clone)]
+pub struct OffsetCommit {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// The committed value.
+    pub value: OffsetValue,
+}
+
+/// A group's description for DescribeGroups.
+#[derive(Debug, Clone)]
+pub struct GroupDescription {
+    /// State name.
+    pub state: GroupState,
+    /// Protocol type.
+    pub protocol_type: String,
+    /// Chosen protocol.
+    pub protocol: String,
+    /// Members: id, instance id, client id, host, metadata, assignment.
+    pub members: Vec<MemberValue>,
+}
+
+/// Why a group-level operation failed.
+pub type GroupResult<T> = Result<T, ResponseError>;
+
+/// The group coordinator.
+#[derive(Debug)]
+pub struct GroupCoordinator {
+    config: GroupConfig,
+    inner: Mutex<Groups>,
+}
+
+impl GroupCoordinator {
+    /// A coordinator with nothing loaded yet.
+    pub fn new(config: GroupConfig) -> Self {
+        GroupCoordinator {
+            config,
+            inner: Mutex::new(Groups::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Groups> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The `__consumer_offsets` partition of a group.
+    pub fn partition_for(&self, group: &str) -> i32 {
+        records::partition_for(group, self.config.offsets_partitions)
+    }
+
+    /// The largest metadata string a commit may carry.
+    pub fn metadata_max_bytes(&self) -> usize {
+        self.config.metadata_max_bytes
+    }
+
+    /// Checks a group id as Kafka does: the membership APIs need a
+    /// non-empty id, while offset commits and fetches, DescribeGroups and
+    /// DeleteGroups accept the empty group for backward compatibility.
+    pub fn validate_group_id(group: &str, allow_empty: bool) -> GroupResult<()> {
+        if (group.is_empty() && !allow_empty) || group.len() > MAX_GROUP_ID_LEN {
+            Err(ResponseError::InvalidGroupId)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Creates `__consumer_offsets` if it does not exist yet, as Kafka does
+    /// on the first FindCoordinator; returns the broker that coordinates
+    /// `group` (the leader of its partition).
+    pub fn coordinator_for(&self, broker: &Broker, group: &str) -> GroupResult<i32> {
+        let image = broker.image();
+        let topic = match image.topic(OFFSETS_TOPIC) {
+            Some(t) => t.clone(),
+            None => {
+                self.create_offsets_topic(broker).map_err(|r| {
+                    tracing::error!(error = %r, "creating {OFFSETS_TOPIC} failed");
+                    ResponseError::CoordinatorNotAvailable
+                })?;
+                broker
+                    .image()
+                    .topic(OFFSETS_TOPIC)
+                    .cloned()
+                    .ok_or(ResponseError::CoordinatorNotAvailable)?
+            }
+        };
+        let partition = self.partition_for(group);
+        match topic.partitions.get(&partition) {
+            Some(p) if p.leader >= 0 => Ok(p.leader),
+            _ => Err(ResponseError::CoordinatorNotAvailable),
+        }
+    }
+
+    fn create_offsets_topic(&self, broker: &Broker) -> Result<(), Rejection> {
+        let brokers = i16::try_from(broker.image().brokers.len())
+            .unwrap_or(i16::MAX)
+            .max(1);
+        let topic = NewTopic {
+            name: OFFSETS_TOPIC.to_string(),
+            num_partitions: self.config.offsets_partitions,
+            replication_factor: self.config.offsets_replication_factor.min(brokers),
+            assignments: Default::default(),
+            configs: [
+                ("cleanup.policy".to_string(), "compact".to_string()),
+                ("segment.bytes".to_string(), "104857600".to_string()),
+                ("compression.type".to_string(), "producer".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let defaults = TopicDefaults {
+            num_partitions: self.config.offsets_partitions,
+            replication_factor: topic.replication_factor,
+        };
+        broker.commit(|image| {
+            if image.topic(OFFSETS_TOPIC).is_some() {
+                return Ok((vec![], ()));
+            }
+            Ok((
+                topics::create_topic(image, &topic, defaults, uuid::Uuid::new_v4())?,
+                (),
+            ))
+        })?;
+        tracing::info!(
+            partitions = self.config.offsets_partitions,
+            "created {OFFSETS_TOPIC}"
+        );
+        Ok(())
+    }
+
+    /// Checks that this broker coordinates `group`.
+    fn check_coordinator(&self, broker: &Broker, group: &str) -> GroupResult<()> {
+        let image = broker.image();
+        let topic = image
+            .topic(OFFSETS_TOPIC)
+            .ok_or(ResponseError::CoordinatorNotAvailable)?;
+        match topic.partitions.get(&self.partition_for(group)) {
+            Some(p) if p.leader == broker.config.node_id => Ok(()),
+            Some(p) if p.leader >= 0 => Err(ResponseError::NotCoordinator),
+            _ => Err(ResponseError::CoordinatorNotAvailable),
+        }
+    }
+
+    /// Replays `__consumer_offsets` into groups and offsets (broker start).
+    pub fn load(&self, broker: &Broker) -> Result<(), crate::partition::PartitionError> {
+        let image = broker.image();
+        let Some(topic) = image.topic(OFFSETS_TOPIC) else {
+            return Ok(());
+        };
+        let now = now_ms();
+        let mut inner = self.lock();
+        let mut loaded = 0usize;
+        for index in topic.partitions.keys() {
+            let Some(partition) = broker.replicas.partition(topic.id, *index) else {
+                continue;
+            };
+            let mut offset = partition.log_start_offset();
+            let end = partition.high_watermark();
+            while offset < end {
+                let data = partition.read(offset, 1 << 20, true)?;
+                if data.records.is_empty() {
+                    break;
+                }
+                let mut buf = data.records;
+                let batches = RecordBatchDecoder::decode_all(&mut buf).map_err(|e| {
+                    crate::log::LogError::CorruptMessage(format!("{OFFSETS_TOPIC}: {e:#}"))
+                })?;
+                let mut next = offset;
+                for batch in batches {
+                    for record in batch.records {
+                        next = next.max(record.offset + 1);
+                        if let Err(e) = apply_record(&mut inner, &record, now) {
+                            tracing::warn!(error = %e, offset = record.offset, "skipping unreadable {OFFSETS_TOPIC} record");
+                        }
+                        loaded += 1;
+                    }
+                }
+                if next <= offset {
+                    break;
+                }
+                offset = next;
+            }
+        }
+        if loaded > 0 {
+            tracing::info!(
+                groups = inner.groups.len(),
+                records = loaded,
+                "loaded consumer groups and offsets"
+            );
+        }
+        Ok(())
+    }
+
+    /// Handles a JoinGroup; waits until the group answers.
+    pub async fn join(&self, broker: &Broker, group_id: &str, request: JoinRequest) -> JoinResult {
+        let error = |e| JoinResult {
+            error: Some(e),
+            member_id: request.member_id.clone(),
+            generation_id: -1,
+            protocol_type: None,
+            protocol_name: None,
+            leader: String::new(),
+            skip_assignment: false,
+            members: vec![],
+        };
+        if let Err(e) = Self::validate_group_id(group_id, false)
+            .and_then(|_| self.check_coordinator(broker, group_id))
+        {
+            return error(e);
+        }
+        let now = now_ms();
+        let receiver = {
+            let mut inner = self.lock();
+            let mut deliveries = Vec::new();
+            let unique = uuid::Uuid::new_v4().to_string();
+            let group = inner
+                .groups
+                .entry(group_id.to_string())
+                .or_insert_with(|| Group::new(group_id, now));
+            if group.state == GroupState::Dead {
+                *group = Group::new(group_id, now);
+            }
+            let reply = group.join(&request, &unique, &self.config.limits, now, &mut deliveries);
+            let receiver = match reply {
+                Reply::Now(result) => Err(result),
+                Reply::Later(member) => {
+                    let (tx, rx) = oneshot::channel();
+                    inner
+                        .join_waiters
+                        .insert((group_id.to_string(), member), tx);
+                    Ok(rx)
+                }
+            };
+            self.settle(broker, &mut inner, group_id, now, deliveries);
+            receiver
+        };
+        match receiver {
+            Err(result) => result,
+            Ok(rx) => rx
+                .await
+                .unwrap_or_else(|_| error(ResponseError::RebalanceInProgress)),
+        }
+    }
+
+    /// Handles a SyncGroup; waits for the leader's assignment if needed.
+    pub async fn sync(&self, broker: &Broker, group_id: &str, request: SyncRequest) -> SyncResult {
+        let error = |e| SyncResult {
+            error: Some(e),
+            protocol_type: None,
+            protocol_name: None,
+            assignment: Bytes::new(),
+        };
+        if let Err(e) = Self::validate_group_id(group_id, false)
+            .and_then(|_| self.check_coordinator(broker, group_id))
+        {
+            return error(e);
+        }
+        let now = now_ms();
+        let receiver = {
+            let mut inner = self.lock();
+            let mut deliveries = Vec::new();
+            let Some(group) = inner.groups.get_mut(group_id) else {
+                return error(ResponseError::UnknownMemberId);
+            };
+            let reply = group.sync(
+                &request.member_id,
+                request.instance_id.as_deref(),
+                request.generation_id,
+                request.protocol_type.as_deref(),
+                request.protocol_name.as_deref(),
+                request.assignments,
+                now,
+                &mut deliveries,
+            );
+            let receiver = match reply {
+                Reply::Now(result) => Err(result),
+                Reply::Later(member) => {
+                    let (tx, rx) = oneshot::channel();
+                    inner
+                        .sync_waiters
+                        .insert((group_id.to_string(), member), tx);
+                    Ok(rx)
+                }
+            };
+            self.settle(broker, &mut inner, group_id, now, deliveries);
+            receiver
+        };
+        match receiver {
+            Err(result) => result,
+            Ok(rx) => rx
+                .await
+                .unwrap_or_else(|_| error(ResponseError::RebalanceInProgress)),
+        }
+    }
+
+    /// Handles a Heartbeat.
+    pub fn heartbeat(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation_id: i32,
+    ) -> GroupResult<()> {
+        Self::validate_group_id(group_id, false)?;
+        self.check_coordinator(broker, group_id)?;
+        let mut inner = self.lock();
+        let group = inner
+            .groups
+            .get_mut(group_id)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        match group.heartbeat(member_id, instance_id, generation_id, now_ms()) {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+
+    /// Handles a LeaveGroup: one result per leaving member.
+    pub fn leave(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        members: &[(String, Option<String>)],
+    ) -> GroupResult<Vec<Option<ResponseError>>> {
+        Self::validate_group_id(group_id, false)?;
+        self.check_coordinator(broker, group_id)?;
+        let now = now_ms();
+        let mut inner = self.lock();
+        let mut deliveries = Vec::new();
+        let Some(group) = inner.groups.get_mut(group_id) else {
+            return Err(ResponseError::UnknownMemberId);
+        };
+        let results = members
+            .iter()
+            .map(|(member, instance)| {
+                group.leave(member, instance.as_deref(), now, &mut deliveries)
+            })
+            .collect();
+        group.maybe_complete_join(&self.config.limits, now, &mut deliveries);
+        self.settle(broker, &mut inner, group_id, now, deliveries);
+        Ok(results)
+    }
+
+    /// Commits offsets for a member of a group, or for a standalone consumer
+    /// (generation -1). Per-partition errors come back alongside.
+    pub fn commit(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation_id: i32,
+        commits: Vec<OffsetCommit>,
+    ) -> GroupResult<()> {
+        Self::validate_group_id(group_id, true)?;
+        self.check_coordinator(broker, group_id)?;
+        let now = now_ms();
+        let mut inner = self.lock();
+        let group = inner
+            .groups
+            .entry(group_id.to_string())
+            .or_insert_with(|| Group::new(group_id, now));
+        if group.state == GroupState::Dead {
+            *group = Group::new(group_id, now);
+        }
+        group.check_commit(member_id, instance_id, generation_id)?;
+        if generation_id < 0 {
+            if let Some(m) = group.members.get_mut(member_id) {
+                m.last_heartbeat_ms = now;
+            }
+        }
+        let records: Vec<(Bytes, Option<Bytes>)> = commits
+            .iter()
+            .map(|c| {
+                (
+                    records::encode_key(&OffsetsKey::Offset {
+                        group: group_id.to_string(),
+                        topic: c.topic.clone(),
+                        partition: c.partition,
+                    }),
+                    Some(records::encode_offset(&c.value)),
+                )
+            })
+            .collect();
+        self.write(broker, group_id, records)?;
+        let offsets = inner.offsets.entry(group_id.to_string()).or_default();
+        for c in commits {
+            offsets.insert((c.topic, c.partition), c.value);
+        }
+        Ok(())
+    }
+
+    /// Committed offsets of a group: all of them, or those asked for.
+    pub fn fetch_offsets(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+    ) -> GroupResult<BTreeMap<(String, i32), OffsetValue>> {
+        Self::validate_group_id(group_id, true)?;
+        self.check_coordinator(broker, group_id)?;
+        Ok(self
+            .lock()
+            .offsets
+            .get(group_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Every group: id, protocol type and state.
+    pub fn list(&self) -> Vec<(String, String, GroupState)> {
+        let inner = self.lock();
+        let mut ids: Vec<&String> = inner.groups.keys().collect();
+        for id in inner.offsets.keys() {
+            if !inner.groups.contains_key(id) {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        ids.into_iter()
+            .filter_map(|id| match inner.groups.get(id) {
+                Some(g) if g.state == GroupState::Dead => None,
+                Some(g) => Some((
+                    id.clone(),
+                    g.protocol_type.clone().unwrap_or_default(),
+                    g.state,
+                )),
+                None => Some((id.clone(), String::new(), GroupState::Empty)),
+            })
+            .collect()
+    }
+
+    /// Describes a group; `None` if it does not exist.
+    pub fn describe(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+    ) -> GroupResult<Option<GroupDescription>> {
+        Self::validate_group_id(group_id, true)?;
+        self.check_coordinator(broker, group_id)?;
+        let inner = self.lock();
+        match inner.groups.get(group_id) {
+            Some(g) if g.state != GroupState::Dead => {
+                let protocol = g.protocol_name.clone().unwrap_or_default();
+                let stable = g.state == GroupState::Stable;
+                Ok(Some(GroupDescription {
+                    state: g.state,
+                    protocol_type: g.protocol_type.clone().unwrap_or_default(),
+                    protocol: if stable {
+                        protocol.clone()
+                    } else {
+                        String::new()
+                    },
+                    members: if stable || g.state == GroupState::CompletingRebalance {
+                        member_values(g, &protocol, stable)
+                    } else {
+                        member_values(g, &protocol, false)
+                    },
+                }))
+            }
+            None if inner.offsets.contains_key(group_id) => Ok(Some(GroupDescription {
+                state: GroupState::Empty,
+                protocol_type: String::new(),
+                protocol: String::new(),
+                members: vec![],
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Deletes an empty group and its offsets.
+    pub fn delete_group(&self, broker: &Broker, group_id: &str) -> GroupResult<()> {
+        Self::validate_group_id(group_id, true)?;
+        self.check_coordinator(broker, group_id)?;
+        let now = now_ms();
+        let mut inner = self.lock();
+        let exists_as_group = inner
+            .groups
+            .get(group_id)
+            .is_some_and(|g| g.state != GroupState::Dead);
+        if !exists_as_group && !inner.offsets.contains_key(group_id) {
+            return Err(ResponseError::GroupIdNotFound);
+        }
+        if let Some(g) = inner.groups.get(group_id) {
+            if !matches!(g.state, GroupState::Empty | GroupState::Dead) {
+                return Err(ResponseError::NonEmptyGroup);
+            }
+        }
+        let mut tombstones: Vec<(Bytes, Option<Bytes>)> = inner
+            .offsets
+            .get(group_id)
+            .map(|o| {
+                o.keys()
+                    .map(|(topic, partition)| {
+                        (
+                            records::encode_key(&OffsetsKey::Offset {
+                                group: group_id.to_string(),
+                                topic: topic.clone(),
+                                partition: *partition,
+                            }),
+                            None,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        tombstones.push((
+            records::encode_key(&OffsetsKey::Group {
+                group: group_id.to_string(),
+            }),
+            None,
+        ));
+        self.write(broker, group_id, tombstones)?;
+        inner.offsets.remove(group_id);
+        if let Some(g) = inner.groups.get_mut(group_id) {
+            g.state = GroupState::Dead;
+            g.state_timestamp_ms = now;
+        }
+        inner.groups.remove(group_id);
+        Ok(())
+    }
+
+    /// OffsetDelete: removes committed offsets of partitions the group does
+    /// not consume. Returns a per-partition result.
+    pub fn delete_offsets(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        partitions: &[(String, i32)],
+    ) -> GroupResult<Vec<Option<ResponseError>>> {
+        Self::validate_group_id(group_id, true)?;
+        self.check_coordinator(broker, group_id)?;
+        let mut inner = self.lock();
+        let group = inner.groups.get(group_id).cloned();
+        if group.as_ref().is_none_or(|g| g.state == GroupState::Dead)
+            && !inner.offsets.contains_key(group_id)
+        {
+            return Err(ResponseError::GroupIdNotFound);
+        }
+        if let Some(g) = &group {
+            if g.protocol_type.as_deref().is_some_and(|t| t != "consumer") && !g.members.is_empty()
+            {
+                return Err(ResponseError::NonEmptyGroup);
+            }
+        }
+        let mut results = Vec::with_capacity(partitions.len());
+        let mut tombstones = Vec::new();
+        for (topic, partition) in partitions {
+            if group
+                .as_ref()
+                .is_some_and(|g| g.state != GroupState::Empty && g.is_subscribed_to(topic))
+            {
+                results.push(Some(ResponseError::GroupSubscribedToTopic));
+            } else {
+                tombstones.push((
+                    records::encode_key(&OffsetsKey::Offset {
+                        group: group_id.to_string(),
+                        topic: topic.clone(),
+                        partition: *partition,
+                    }),
+                    None,
+                ));
+                results.push(None);
+            }
+        }
+        if !tombstones.is_empty() {
+            self.write(broker, group_id, tombstones)?;
+        }
+        if let Some(offsets) = inner.offsets.get_mut(group_id) {
+            for ((topic, partition), result) in partitions.iter().zip(&results) {
+                if result.is_none() {
+                    offsets.remove(&(topic.clone(), *partition));
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// Moves every group on in time: expires sessions, completes
+    /// rebalances whose deadline passed. Runs on a ticker.
+    pub fn tick(&self, broker: &Broker) {
+        let now = now_ms();
+        let mut inner = self.lock();
+        let ids: Vec<String> = inner.groups.keys().cloned().collect();
+        for id in ids {
+            let mut deliveries = Vec::new();
+            if let Some(group) = inner.groups.get_mut(&id) {
+                group.expire_members(now, &mut deliveries);
+            }
+            self.settle(broker, &mut inner, &id, now, deliveries);
+        }
+    }
+
+    /// After a group changed: completes its rebalance if it can, persists
+    /// it if needed, and answers parked requests.
+    fn settle(
+        &self,
+        broker: &Broker,
+        inner: &mut Groups,
+        group_id: &str,
+        now: i64,
+        mut deliveries: Vec<Delivery>,
+    ) {
+        let mut persist = None;
+        if let Some(group) = inner.groups.get_mut(group_id) {
+            group.maybe_complete_join(&self.config.limits, now, &mut deliveries);
+            if group.dirty {
+                group.dirty = false;
+                persist = Some(group_value(group));
+            }
+        }
+        if let Some(value) = persist {
+            let record = (
+                records::encode_key(&OffsetsKey::Group {
+                    group: group_id.to_string(),
+                }),
+                Some(records::encode_group(&value)),
+            );
+            if let Err(e) = self.write(broker, group_id, vec![record]) {
+                tracing::error!(group = group_id, error = ?e, "persisting group metadata failed");
+            }
+        }
+        for delivery in deliveries {
+            match delivery {
+                Delivery::Join(member, result) => {
+                    if let Some(tx) = inner.join_waiters.remove(&(group_id.to_string(), member)) {
+                        let _ = tx.send(result);
+                    }
+                }
+                Delivery::Sync(member, result) => {
+                    if let Some(tx) = inner.sync_waiters.remove(&(group_id.to_string(), member)) {
+                        let _ = tx.send(result);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends records to the group's `__consumer_offsets` partition, as
+    /// acks=all: the change counts only once it is in the log.
+    fn write(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        records: Vec<(Bytes, Option<Bytes>)>,
+    ) -> GroupResult<()> {
+        let image = broker.image();
+        let topic = image
+            .topic(OFFSETS_TOPIC)
+            .ok_or(ResponseError::CoordinatorNotAvailable)?;
+        let partition = broker
+            .replicas
+            .partition(topic.id, self.partition_for(group_id))
+            .ok_or(ResponseError::NotCoordinator)?;
+        let now = now_ms();
+        let records: Vec<Record> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, value))| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i64::try_from(i).unwrap_or(0),
+                sequence: -1,
+                timestamp: now,
+                key: Some(key),
+                value,
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &records,
+            &RecordEncodeOptions {
+                version: 2,
+                compression: Compression::None,
+            },
+        )
+        .map_err(|e| {
+            tracing::error!(error = %e, "encoding {OFFSETS_TOPIC} records failed");
+            ResponseError::UnknownServerError
+        })?;
+        partition.append(buf.freeze(), -1, now).map_err(|e| {
+            tracing::error!(error = %e, group = group_id, "writing {OFFSETS_TOPIC} failed");
+            match e.error_code() {
+                ResponseError::NotEnoughReplicas | ResponseError::NotLeaderOrFollower => {
+                    ResponseError::NotCoordinator
+                }
+                ResponseError::MessageTooLarge | ResponseError::RecordListTooLarge => {
+                    ResponseError::InvalidCommitOffsetSize
+                }
+                _ => ResponseError::UnknownServerError,
+            }
+        })?;
+        broker.replicas.notify_appended();
+        Ok(())
+    }
+}
+
+fn member_values(group: &Group, protocol: &str, with_assignment: bool) -> Vec<MemberValue> {
+    group
+        .members
+        .values()
+        .map(|m| MemberValue {
+            member_id: m.id.clone(),
+            instance_id: m.instance_id.clone(),
+            client_id: m.client_id.clone(),
+            client_host: m.client_host.clone(),
+            rebalance_timeout_ms: m.rebalance_timeout_ms,
+            session_timeout_ms: m.session_timeout_ms,
+            subscription: m
+                .protocols
+                .iter()
+                .find(|(n, _)| n == protocol)
+                .map(|(_, b)| b.clone())
+                .unwrap_or_default(),
+            assignment: if with_assignment {
+                m.assignment.clone()
+            } else {
+                Bytes::new()
+            },
+        })
+        .collect()
+}
+
+/// The stored form of a group.
+fn group_value(group: &Group) -> GroupValue {
+    let protocol = group.protocol_name.clone().unwrap_or_default();
+    GroupValue {
+        protocol_type: group.protocol_type.clone().unwrap_or_default(),
+        generation: group.generation_id,
+        protocol: group.protocol_name.clone(),
+        leader: group.leader.clone(),
+        current_state_timestamp: group.state_timestamp_ms,
+        members: member_values(group, &protocol, true),
+    }
+}
+
+/// Applies one replayed `__consumer_offsets` record.
+fn apply_record(inner: &mut Groups, record: &Record, now: i64) -> Result<(), records::RecordError> {
+    let Some(key) = record.key.clone() else {
+        return Ok(());
+    };
+    let Some(key) = records::decode_key(key)? else {
+        return Ok(());
+    };
+    match key {
+        OffsetsKey::Offset {
+            group,
+            topic,
+            partition,
+        } => match record.value.clone() {
+            Some(value) => {
+                let value = records::decode_offset(value)?;
+                inner
+                    .offsets
+                    .entry(group)
+                    .or_default()
+                    .insert((topic, partition), value);
+            }
+            None => {
+                if let Some(offsets) = inner.offsets.get_mut(&group) {
+                    offsets.remove(&(topic, partition));
+                    if offsets.is_empty() {
+                        inner.offsets.remove(&group);
+                    }
+                }
+            }
+        },
+        OffsetsKey::Group { group } => match record.value.clone() {
+            Some(value) => {
+                let value = records::decode_group(value)?;
+                inner
+                    .groups
+                    .insert(group.clone(), restore_group(&group, value, now));
+            }
+            None => {
+                inner.groups.remove(&group);
+            }
+        },
+    }
+    Ok(())
+}
+
+/// Rebuilds a group from its stored form. Members get a fresh session, so
+/// consumers that keep heartbeating across a coordinator restart stay in
+/// their generation, and those that are gone expire as usual.
+fn restore_group(id: &str, value: GroupValue, now: i64) -> Group {
+    let mut group = Group::new(id, now);
+    group.generation_id = value.generation;
+    group.protocol_type = (!value.protocol_type.is_empty()).then_some(value.protocol_type);
+    group.protocol_name = value.protocol.clone();
+    group.leader = value.leader;
+    let protocol = value.protocol.unwrap_or_default();
+    for m in value.members {
+        if let Some(instance) = &m.instance_id {
+            group
+                .instances
+                .insert(instance.clone(), m.member_id.clone());
+        }
+        group.members.insert(
+            m.member_id.clone(),
+            state::Member {
+                id: m.member_id,
+                instance_id: m.instance_id,
+                client_id: m.client_id,
+                client_host: m.client_host,
+                session_timeout_ms: m.session_timeout_ms,
+                rebalance_timeout_ms: m.rebalance_timeout_ms,
+                protocols: vec![(protocol.clone(), m.subscription)],
+                assignment: m.assignment,
+                last_heartbeat_ms: now,
+                awaiting_join: false,
+                awaiting_sync: false,
+            },
+        );
+    }
+    group.state = if group.members.is_empty() {
+        GroupState::Empty
+    } else {
+        GroupState::Stable
+    };
+    group
+}
