@@ -239,6 +239,23 @@ impl Broker {
             .expect("consumer")
     }
 
+    /// A consumer in `group` that subscribes (group management), with short
+    /// session timeouts so tests see failover quickly, plus `extra`.
+    pub fn group_consumer(&self, group: &str, extra: &[(&str, &str)]) -> BaseConsumer {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", self.bootstrap())
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "500")
+            .set("fetch.wait.max.ms", "100");
+        for (k, v) in extra {
+            cfg.set(*k, *v);
+        }
+        cfg.create().expect("group consumer")
+    }
+
     /// Reads `count` messages of one partition from `from`, failing after a
     /// generous deadline.
     pub fn read_partition(

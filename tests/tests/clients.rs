@@ -31,6 +31,12 @@ fn kafka_python_produces_consumes_and_administers_topics() {
 }
 
 #[test]
+fn kafka_python_consumer_groups_share_commit_and_resume() {
+    let broker = Broker::start_with(&["--override", "group.initial.rebalance.delay.ms=0"]);
+    python_script("kafka_python_groups.py", &broker.bootstrap());
+}
+
+#[test]
 fn confluent_kafka_round_trips_every_codec() {
     let broker = Broker::start();
     python_script("confluent_roundtrip.py", &broker.bootstrap());

@@ -1,0 +1,99 @@
+"""Consumer groups with kafka-python, whose group protocol code is its own.
+
+Usage: kafka_python_groups.py BOOTSTRAP
+Two consumers share a topic, commit, and a third resumes where they left
+off; the admin client lists, describes and deletes the group and reads its
+offsets. Exits non-zero on any mismatch.
+"""
+import sys
+import threading
+import time
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
+bootstrap = sys.argv[1]
+topic = "py-groups"
+group = "py-group"
+admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])
+
+producer = KafkaProducer(bootstrap_servers=bootstrap)
+for i in range(40):
+    producer.send(topic, value=str(i).encode(), partition=i % 4)
+producer.flush()
+
+
+def consumer():
+    return KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=500,
+        consumer_timeout_ms=500,
+    )
+
+
+a, b = consumer(), consumer()
+seen = set()
+lock = threading.Lock()
+stop = threading.Event()
+
+
+def run(c):
+    # Each consumer polls on its own thread, as applications do: kafka-python
+    # blocks in poll() while its join is pending.
+    while not stop.is_set():
+        for records in c.poll(timeout_ms=100).values():
+            with lock:
+                seen.update(int(r.value) for r in records)
+
+
+threads = [threading.Thread(target=run, args=(c,)) for c in (a, b)]
+for t in threads:
+    t.start()
+deadline = time.time() + 60
+while (len(a.assignment()) + len(b.assignment()) != 4 or not a.assignment() or not b.assignment()
+       or len(seen) < 40):
+    if time.time() > deadline:
+        stop.set()
+        raise AssertionError(f"group never settled: {a.assignment()} {b.assignment()} {len(seen)}")
+    time.sleep(0.1)
+stop.set()
+for t in threads:
+    t.join()
+assert seen == set(range(40)), sorted(seen)
+assert not (a.assignment() & b.assignment()), "a partition is assigned twice"
+
+for c in (a, b):
+    c.commit()
+
+listed = admin.list_groups()
+assert any(g["group_id"] == group for g in listed), listed
+described = admin.describe_groups([group])[group]
+assert described["group_state"] == "Stable", described
+assert len(described["members"]) == 2, described
+offsets = admin.list_group_offsets({group: None})[group]
+assert {tp.partition: om.offset for tp, om in offsets.items()} == {0: 10, 1: 10, 2: 10, 3: 10}, offsets
+a.close()
+b.close()
+
+producer.send(topic, value=b"40", partition=0)
+producer.flush()
+c = consumer()
+got = []
+deadline = time.time() + 60
+while not got:
+    assert time.time() < deadline, "the resumed consumer read nothing"
+    for records in c.poll(timeout_ms=200).values():
+        got.extend(int(r.value) for r in records)
+assert got == [40], got
+c.close()
+
+deleted = admin.delete_groups([group])
+assert deleted == {group: "OK"}, deleted
+assert not any(g["group_id"] == group for g in admin.list_groups())
+print("ok")

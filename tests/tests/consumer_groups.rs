@@ -1,0 +1,313 @@
+//! Consumer groups with real clients: partitions shared and moved on
+//! failure, committed offsets resumed after a consumer or broker restart,
+//! static members rejoining without a rebalance.
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::{ApiKey, DescribeGroupsRequest, DescribeGroupsResponse, GroupId};
+use kafka_protocol::protocol::StrBytes;
+use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::producer::FutureRecord;
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use weir_e2e::Broker;
+
+fn broker() -> Broker {
+    Broker::start_with(&["--override", "group.initial.rebalance.delay.ms=0"])
+}
+
+async fn topic_with_records(broker: &Broker, topic: &str, partitions: i32, records: usize) {
+    let t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let created = broker
+        .admin()
+        .create_topics(&[t], &AdminOptions::new())
+        .await
+        .unwrap();
+    assert!(created[0].is_ok(), "{created:?}");
+    produce(broker, topic, partitions, 0, records).await;
+}
+
+async fn produce(broker: &Broker, topic: &str, partitions: i32, from: usize, records: usize) {
+    let producer = broker.producer(&[]);
+    for i in from..from + records {
+        let partition = i32::try_from(i).unwrap() % partitions;
+        producer
+            .send(
+                FutureRecord::<(), _>::to(topic)
+                    .partition(partition)
+                    .payload(&format!("{i}")),
+                Duration::from_secs(30),
+            )
+            .await
+            .expect("delivered");
+    }
+}
+
+/// Polls every consumer round-robin until `done` holds, collecting payloads.
+fn poll_until(
+    consumers: &[&BaseConsumer],
+    seen: &mut Vec<String>,
+    deadline: Duration,
+    mut done: impl FnMut(&[&BaseConsumer], &[String]) -> bool,
+) {
+    let until = Instant::now() + deadline;
+    while !done(consumers, seen) {
+        assert!(
+            Instant::now() < until,
+            "condition not reached; seen {} records",
+            seen.len()
+        );
+        for c in consumers {
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
+                seen.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+            }
+        }
+    }
+}
+
+fn assigned(c: &BaseConsumer) -> usize {
+    c.assignment().map(|a| a.count()).unwrap_or(0)
+}
+
+fn describe(broker: &Broker, group: &str) -> DescribeGroupsResponse {
+    let request = DescribeGroupsRequest::default()
+        .with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))]);
+    broker.raw().call(ApiKey::DescribeGroups, 5, &request)
+}
+
+/// kcat as a balanced consumer in its own process, so it can be killed -9.
+fn kcat_member(broker: &Broker, group: &str, topic: &str) -> Child {
+    Command::new("kcat")
+        .args(["-b", &broker.bootstrap(), "-G", group, topic])
+        .args([
+            "-X",
+            "session.timeout.ms=6000",
+            "-X",
+            "heartbeat.interval.ms=500",
+        ])
+        .args(["-X", "auto.offset.reset=earliest", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kcat runs (install it with `bash .ci/run` or `apt-get install kcat`)")
+}
+
+#[tokio::test]
+async fn three_consumers_share_partitions_and_a_killed_ones_move_within_the_session_timeout() {
+    let broker = broker();
+    topic_with_records(&broker, "shared", 6, 60).await;
+    let a = broker.group_consumer("sharers", &[]);
+    let b = broker.group_consumer("sharers", &[]);
+    a.subscribe(&["shared"]).unwrap();
+    b.subscribe(&["shared"]).unwrap();
+    let mut kcat = kcat_member(&broker, "sharers", "shared");
+
+    let mut seen = Vec::new();
+    poll_until(&[&a, &b], &mut seen, Duration::from_secs(60), |cs, _| {
+        let (x, y) = (assigned(cs[0]), assigned(cs[1]));
+        x > 0 && y > 0 && x + y == 4
+    });
+    let described = describe(&broker, "sharers");
+    let group = &described.groups[0];
+    assert_eq!(group.group_state.as_str(), "Stable");
+    assert_eq!(group.protocol_type.as_str(), "consumer");
+    assert_eq!(group.members.len(), 3);
+
+    kcat.kill().expect("kill -9 kcat");
+    let _ = kcat.wait();
+    let killed_at = Instant::now();
+    poll_until(&[&a, &b], &mut seen, Duration::from_secs(60), |cs, _| {
+        assigned(cs[0]) + assigned(cs[1]) == 6
+    });
+    // Moved by session expiry (6 s), not by the 5-minute rebalance timeout.
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        killed_at.elapsed()
+    );
+    assert_eq!(describe(&broker, "sharers").groups[0].members.len(), 2);
+
+    produce(&broker, "shared", 6, 60, 60).await;
+    let mut fresh = Vec::new();
+    poll_until(&[&a, &b], &mut fresh, Duration::from_secs(60), |_, seen| {
+        (60..120).all(|i| seen.contains(&i.to_string()))
+    });
+}
+
+#[tokio::test]
+async fn a_restarted_consumer_resumes_from_its_committed_offset_with_nothing_skipped() {
+    let broker = broker();
+    topic_with_records(&broker, "resumable", 1, 100).await;
+    let first = broker.group_consumer("resumers", &[]);
+    first.subscribe(&["resumable"]).unwrap();
+    let mut seen = Vec::new();
+    poll_until(&[&first], &mut seen, Duration::from_secs(60), |_, seen| {
+        seen.len() >= 40
+    });
+    let mut position = TopicPartitionList::new();
+    position
+        .add_partition_offset("resumable", 0, Offset::Offset(40))
+        .unwrap();
+    first.commit(&position, CommitMode::Sync).expect("commit");
+    drop(first);
+
+    let second = broker.group_consumer("resumers", &[]);
+    second.subscribe(&["resumable"]).unwrap();
+    let mut rest = Vec::new();
+    poll_until(&[&second], &mut rest, Duration::from_secs(60), |_, seen| {
+        seen.len() >= 60
+    });
+    let expected: Vec<String> = (40..100).map(|i| i.to_string()).collect();
+    assert_eq!(rest, expected);
+}
+
+#[tokio::test]
+async fn committed_offsets_survive_a_broker_restart() {
+    let mut broker = broker();
+    topic_with_records(&broker, "durable", 3, 30).await;
+    let consumer = broker.group_consumer("keepers", &[]);
+    consumer.subscribe(&["durable"]).unwrap();
+    let mut seen = Vec::new();
+    poll_until(
+        &[&consumer],
+        &mut seen,
+        Duration::from_secs(60),
+        |_, seen| seen.len() >= 30,
+    );
+    let mut commits = TopicPartitionList::new();
+    for (p, o) in [(0, 10), (1, 7), (2, 3)] {
+        commits
+            .add_partition_offset("durable", p, Offset::Offset(o))
+            .unwrap();
+    }
+    consumer.commit(&commits, CommitMode::Sync).expect("commit");
+    drop(consumer);
+
+    broker.kill9();
+    broker.start_again();
+
+    let reader = broker.group_consumer("keepers", &[]);
+    let mut wanted = TopicPartitionList::new();
+    for p in 0..3 {
+        wanted.add_partition("durable", p);
+    }
+    let committed = reader
+        .committed_offsets(wanted, Duration::from_secs(30))
+        .expect("offsets");
+    let got: Vec<(i32, Offset)> = committed
+        .elements()
+        .iter()
+        .map(|e| (e.partition(), e.offset()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, Offset::Offset(10)),
+            (1, Offset::Offset(7)),
+            (2, Offset::Offset(3))
+        ]
+    );
+}
+
+/// Counts the rebalances a consumer goes through.
+struct RebalanceCounter(Arc<AtomicUsize>);
+
+impl ClientContext for RebalanceCounter {}
+
+impl ConsumerContext for RebalanceCounter {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if matches!(rebalance, Rebalance::Assign(_)) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn static_member(
+    broker: &Broker,
+    instance: &str,
+    rebalances: Arc<AtomicUsize>,
+) -> BaseConsumer<RebalanceCounter> {
+    let consumer: BaseConsumer<RebalanceCounter> = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("group.id", "statics")
+        .set("group.instance.id", instance)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "20000")
+        .set("heartbeat.interval.ms", "500")
+        .create_with_context(RebalanceCounter(rebalances))
+        .expect("static consumer");
+    consumer.subscribe(&["pinned"]).unwrap();
+    consumer
+}
+
+fn poll_static(consumers: &[&BaseConsumer<RebalanceCounter>], until: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !until() {
+        assert!(Instant::now() < deadline, "condition not reached");
+        for c in consumers {
+            let _ = c.poll(Duration::from_millis(50));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_static_member_rejoins_without_a_rebalance() {
+    let broker = broker();
+    topic_with_records(&broker, "pinned", 4, 8).await;
+    let (a_count, b_count) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let a = static_member(&broker, "pod-a", a_count.clone());
+    let b = static_member(&broker, "pod-b", b_count.clone());
+    poll_static(&[&a, &b], || {
+        let (x, y) = (
+            a.assignment().map(|t| t.count()).unwrap_or(0),
+            b.assignment().map(|t| t.count()).unwrap_or(0),
+        );
+        x == 2 && y == 2
+    });
+    let a_partitions: BTreeSet<i32> = a
+        .assignment()
+        .unwrap()
+        .elements()
+        .iter()
+        .map(|e| e.partition())
+        .collect();
+    let b_rebalances = b_count.load(Ordering::SeqCst);
+
+    // A static member leaves no LeaveGroup behind: its place is kept.
+    drop(a);
+    let a_again = static_member(&broker, "pod-a", Arc::new(AtomicUsize::new(0)));
+    poll_static(&[&a_again, &b], || {
+        a_again.assignment().map(|t| t.count()).unwrap_or(0) == 2
+    });
+    let again: BTreeSet<i32> = a_again
+        .assignment()
+        .unwrap()
+        .elements()
+        .iter()
+        .map(|e| e.partition())
+        .collect();
+    assert_eq!(
+        again, a_partitions,
+        "the returning member gets its old partitions"
+    );
+    // Give a rebalance, if one had been triggered, time to reach B.
+    let settle = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < settle {
+        let _ = b.poll(Duration::from_millis(50));
+        let _ = a_again.poll(Duration::from_millis(50));
+    }
+    assert_eq!(
+        b_count.load(Ordering::SeqCst),
+        b_rebalances,
+        "B saw no rebalance"
+    );
+    let described = describe(&broker, "statics");
+    assert_eq!(described.groups[0].group_state.as_str(), "Stable");
+    assert_eq!(described.groups[0].members.len(), 2);
+}
