@@ -304,6 +304,33 @@ impl Partition {
         Ok(log.delete_records_before(target)?)
     }
 
+    /// Compacts the log if its topic asks for it and enough of it is dirty;
+    /// returns how many segments were rewritten. The segments are read and
+    /// rewritten without holding the partition lock, so produce and fetch
+    /// go on meanwhile.
+    pub fn clean(&self, now_ms: i64) -> Result<usize, PartitionError> {
+        let Some(plan) = self
+            .lock()
+            .log
+            .as_ref()
+            .and_then(|l| l.cleaning_plan(now_ms))
+        else {
+            return Ok(0);
+        };
+        let cleaned = crate::log::cleaner::clean(&plan)?;
+        let count = cleaned.len();
+        let mut state = self.lock();
+        match state.log.as_mut() {
+            Some(log) => log.install_cleaned(&plan, cleaned, now_ms)?,
+            None => {
+                for c in cleaned {
+                    let _ = std::fs::remove_file(c.path);
+                }
+            }
+        }
+        Ok(count)
+    }
+
     /// Deletes expired segments; returns how many went.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<usize, PartitionError> {
         let mut state = self.lock();

@@ -463,6 +463,12 @@ impl EffectiveTopicConfig {
             timestamp_after_max_ms: self.long("message.timestamp.after.max.ms"),
             compact: policy.split(',').any(|p| p.trim() == "compact"),
             delete: policy.split(',').any(|p| p.trim() == "delete"),
+            delete_retention_ms: self.long("delete.retention.ms"),
+            min_cleanable_dirty_ratio: self
+                .get("min.cleanable.dirty.ratio")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.5),
+            min_compaction_lag_ms: self.long("min.compaction.lag.ms"),
         }
     }
 }

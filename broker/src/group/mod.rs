@@ -735,7 +735,9 @@ impl GroupCoordinator {
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: i64::try_from(i).unwrap_or(0),
-                sequence: -1,
+                // Sequences that follow the offsets keep the records in one
+                // batch (see `log::cleaner::keep_in_one_batch`).
+                sequence: i32::try_from(i).unwrap_or(0) - 1,
                 timestamp: now,
                 key: Some(key),
                 value,

@@ -7,6 +7,7 @@
 //! Reads use positional I/O, so they never disturb appends.
 
 pub mod batch;
+pub mod cleaner;
 pub mod epoch;
 pub mod index;
 pub mod producer_state;
@@ -22,6 +23,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::records::RecordBatchDecoder;
 
 use batch::BatchHeader;
+use cleaner::{CleanedSegment, CleaningPlan, SegmentToClean};
 use epoch::EpochCache;
 use producer_state::{ProducerState, SequenceCheck};
 use segment::Segment;
@@ -41,7 +43,7 @@ pub enum TimestampType {
 }
 
 /// The topic settings a log obeys (Kafka's `LogConfig`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// `segment.bytes`.
     pub segment_bytes: u64,
@@ -67,6 +69,12 @@ pub struct LogConfig {
     pub compact: bool,
     /// `cleanup.policy` contains `delete`.
     pub delete: bool,
+    /// `delete.retention.ms`: how long tombstones outlive compaction.
+    pub delete_retention_ms: i64,
+    /// `min.cleanable.dirty.ratio`: share of uncleaned bytes that starts a clean.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`: records younger than this are not compacted.
+    pub min_compaction_lag_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -84,6 +92,9 @@ impl Default for LogConfig {
             timestamp_after_max_ms: 3_600_000,
             compact: false,
             delete: true,
+            delete_retention_ms: 86_400_000,
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
         }
     }
 }
@@ -205,6 +216,8 @@ pub struct Log {
     log_start_offset: i64,
     epochs: EpochCache,
     producers: ProducerState,
+    /// Offsets below this were covered by the last clean (compacted topics).
+    cleaned_up_to: i64,
 }
 
 impl Log {
@@ -260,6 +273,7 @@ impl Log {
             log_start_offset: 0,
             epochs,
             producers: ProducerState::default(),
+            cleaned_up_to: 0,
         };
         log.rebuild_producer_state()?;
         let first_base = log.segments.keys().next().copied().unwrap_or(0);
@@ -406,8 +420,10 @@ impl Log {
             .range(..=offset)
             .next_back()
             .map_or(0, |(b, _)| *b);
+        // Compaction can leave segments empty, or end them before the next
+        // segment's base: such gaps are skipped to the next record.
         for segment in self.segments.range(first..).map(|(_, s)| s) {
-            if offset < segment.next_offset() {
+            if !segment.is_empty() && offset < segment.next_offset() {
                 return segment.read(
                     offset.max(segment.base_offset()),
                     max_bytes,
@@ -548,9 +564,12 @@ impl Log {
         let mut deleted = 0;
         if self.config.retention_ms >= 0 {
             while let Some((&base, first)) = self.segments.iter().next() {
-                let expired = !first.is_empty()
-                    && first.max_timestamp() >= 0
-                    && now_ms.saturating_sub(first.max_timestamp()) > self.config.retention_ms;
+                // A closed segment compaction emptied holds nothing to keep.
+                let emptied = first.is_empty() && self.segments.len() > 1;
+                let expired = emptied
+                    || (!first.is_empty()
+                        && first.max_timestamp() >= 0
+                        && now_ms.saturating_sub(first.max_timestamp()) > self.config.retention_ms);
                 if !expired {
                     break;
                 }
@@ -603,6 +622,85 @@ impl Log {
         std::fs::write(&tmp, format!("{}\n", self.log_start_offset))
             .and_then(|_| std::fs::rename(&tmp, &path))
             .map_err(|e| LogError::io(&path, "write log start offset", e))
+    }
+
+    /// Decides whether the log needs compacting and which closed segments
+    /// to clean: every closed segment old enough for `min.compaction.lag.ms`,
+    /// once the bytes not cleaned before reach `min.cleanable.dirty.ratio`.
+    pub fn cleaning_plan(&self, now_ms: i64) -> Option<CleaningPlan> {
+        if !self.config.compact {
+            return None;
+        }
+        let active_base = self.active().base_offset();
+        let lag_limit = now_ms.saturating_sub(self.config.min_compaction_lag_ms);
+        let mut segments = Vec::new();
+        let (mut total, mut dirty) = (0u64, 0u64);
+        let mut end_offset = active_base;
+        for segment in self.segments.values() {
+            if segment.base_offset() == active_base {
+                break;
+            }
+            if segment.max_timestamp() > lag_limit {
+                end_offset = segment.base_offset();
+                break;
+            }
+            total += segment.size();
+            if segment.base_offset() >= self.cleaned_up_to {
+                dirty += segment.size();
+            }
+            segments.push(SegmentToClean {
+                base_offset: segment.base_offset(),
+                path: segment.log_path(),
+                max_timestamp: segment.max_timestamp(),
+            });
+        }
+        if dirty == 0 || (dirty as f64) < self.config.min_cleanable_dirty_ratio * total as f64 {
+            return None;
+        }
+        Some(CleaningPlan {
+            segments,
+            tombstone_horizon_ms: now_ms.saturating_sub(self.config.delete_retention_ms),
+            end_offset,
+        })
+    }
+
+    /// Swaps cleaned copies in for their segments. A segment deleted by
+    /// retention meanwhile is skipped (its copy removed). Index files go
+    /// first, so a crash in between leaves a segment whose indexes are
+    /// rebuilt on open, never stale ones.
+    pub fn install_cleaned(
+        &mut self,
+        plan: &CleaningPlan,
+        cleaned: Vec<CleanedSegment>,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        let active_base = self.active().base_offset();
+        for c in cleaned {
+            if c.base_offset == active_base || !self.segments.contains_key(&c.base_offset) {
+                let _ = std::fs::remove_file(&c.path);
+                continue;
+            }
+            for ext in ["index", "timeindex"] {
+                let path = self.dir.join(segment::file_name(c.base_offset, ext));
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(LogError::io(&path, "remove stale index", e)),
+                }
+            }
+            let target = self.dir.join(segment::file_name(c.base_offset, "log"));
+            std::fs::rename(&c.path, &target)
+                .map_err(|e| LogError::io(&target, "install cleaned segment", e))?;
+            let reopened = Segment::open_cleaned(
+                &self.dir,
+                c.base_offset,
+                now_ms,
+                self.config.index_interval_bytes,
+            )?;
+            self.segments.insert(c.base_offset, reopened);
+        }
+        self.cleaned_up_to = self.cleaned_up_to.max(plan.end_offset);
+        Ok(())
     }
 
     /// Applies changed topic settings.

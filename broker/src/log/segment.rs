@@ -121,7 +121,11 @@ impl Segment {
                 }
                 segment.scan_tail()?;
             }
-            None => segment.recover(epochs, index_interval)?,
+            // Only the tail segment of an unclean shutdown can hold epochs the
+            // checkpoint lacks; a middle segment missing its index files (say,
+            // after a crash during cleaning) just gets them rebuilt.
+            None if recover => segment.recover(Some(epochs), index_interval)?,
+            None => segment.recover(None, index_interval)?,
         }
         segment.first_batch_timestamp = segment.first_header()?.map(|h| h.max_timestamp);
         Ok(segment)
@@ -164,8 +168,33 @@ impl Segment {
         Ok(())
     }
 
-    /// Validates every batch, rebuilds the indexes and truncates a torn tail.
-    fn recover(&mut self, epochs: &mut EpochCache, index_interval: u32) -> Result<(), LogError> {
+    /// Opens a segment the cleaner rewrote: its indexes are rebuilt from the
+    /// file, and the leader epochs (which compaction does not change) are
+    /// left alone.
+    pub fn open_cleaned(
+        dir: &Path,
+        base_offset: i64,
+        now_ms: i64,
+        index_interval: u32,
+    ) -> Result<Segment, LogError> {
+        let mut segment = Segment::create(dir, base_offset, now_ms)?;
+        segment.recover(None, index_interval)?;
+        segment.first_batch_timestamp = segment.first_header()?.map(|h| h.max_timestamp);
+        Ok(segment)
+    }
+
+    /// The segment's `.log` file.
+    pub fn log_path(&self) -> PathBuf {
+        self.path("log")
+    }
+
+    /// Validates every batch, rebuilds the indexes and truncates a torn tail;
+    /// with `epochs`, also rebuilds the leader epoch cache.
+    fn recover(
+        &mut self,
+        mut epochs: Option<&mut EpochCache>,
+        index_interval: u32,
+    ) -> Result<(), LogError> {
         self.index = OffsetIndex::default();
         self.time_index = TimeIndex::default();
         self.bytes_since_index = 0;
@@ -208,7 +237,9 @@ impl Segment {
             {
                 break;
             }
-            epochs_changed |= epochs.assign(h.partition_leader_epoch, h.base_offset);
+            if let Some(epochs) = epochs.as_deref_mut() {
+                epochs_changed |= epochs.assign(h.partition_leader_epoch, h.base_offset);
+            }
             self.track(&h, pos, total as u64, index_interval);
             pos += total as u64;
         }
@@ -224,13 +255,15 @@ impl Segment {
                 .map_err(|e| self.io("truncate segment", e))?;
             self.size = pos;
         }
-        if epochs.truncate_from(self.next_offset) {
-            epochs_changed = true;
-        }
-        if epochs_changed {
-            epochs
-                .save()
-                .map_err(|e| self.io("write leader-epoch-checkpoint", e))?;
+        if let Some(epochs) = epochs {
+            if epochs.truncate_from(self.next_offset) {
+                epochs_changed = true;
+            }
+            if epochs_changed {
+                epochs
+                    .save()
+                    .map_err(|e| self.io("write leader-epoch-checkpoint", e))?;
+            }
         }
         self.write_indexes()
     }

@@ -313,3 +313,135 @@ proptest! {
         prop_assert_eq!(all.last().map_or(0, |b| b.1 + 1), expected_end);
     }
 }
+
+/// A batch of keyed records with the given (key, value) pairs.
+fn keyed(pairs: &[(&str, Option<&str>)]) -> Bytes {
+    use kafka_protocol::records::{Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let records: Vec<Record> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: i as i32 - 1,
+            timestamp: NOW,
+            key: Some(Bytes::copy_from_slice(k.as_bytes())),
+            value: v.map(|v| Bytes::copy_from_slice(v.as_bytes())),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
+    buf.freeze()
+}
+
+/// Every (offset, key, value) in the log.
+fn records(log: &Log) -> Vec<(i64, String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut next = log.log_start_offset();
+    while next < log.log_end_offset() {
+        let mut bytes = log.read(next, 1 << 20, i64::MAX, true).unwrap();
+        if bytes.is_empty() {
+            break;
+        }
+        for set in kafka_protocol::records::RecordBatchDecoder::decode_all(&mut bytes).unwrap() {
+            for r in set.records {
+                next = r.offset + 1;
+                out.push((
+                    r.offset,
+                    String::from_utf8(r.key.unwrap().to_vec()).unwrap(),
+                    r.value.map(|v| String::from_utf8(v.to_vec()).unwrap()),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn compaction_keeps_the_latest_value_per_key_at_its_offset_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        compact: true,
+        delete: false,
+        segment_bytes: 200,
+        ..small_segments(200)
+    };
+    let mut log = Log::open(dir.path(), config.clone(), NOW).unwrap();
+    for round in 0..6 {
+        let v = format!("v{round}");
+        log.append_as_leader(keyed(&[("a", Some(&v)), ("b", Some(&v))]), 0, NOW)
+            .unwrap();
+    }
+    log.append_as_leader(keyed(&[("b", None)]), 0, NOW).unwrap();
+    log.append_as_leader(keyed(&[("c", Some("last"))]), 0, NOW)
+        .unwrap();
+    assert!(log.segment_count() > 2);
+    let end = log.log_end_offset();
+
+    let plan = log.cleaning_plan(NOW).expect("dirty log gets a plan");
+    assert!(plan
+        .segments
+        .iter()
+        .all(|s| s.base_offset < log.active().base_offset()));
+    let cleaned = cleaner::clean(&plan).unwrap();
+    log.install_cleaned(&plan, cleaned, NOW).unwrap();
+    assert!(log.cleaning_plan(NOW).is_none(), "nothing new to clean");
+
+    let after = records(&log);
+    assert_eq!(log.log_end_offset(), end, "offsets never change");
+    let keys: Vec<&str> = after.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert_eq!(keys.iter().filter(|k| **k == "a").count(), 1, "{after:?}");
+    let a = after.iter().find(|(_, k, _)| k == "a").unwrap();
+    assert_eq!((a.0, a.2.as_deref()), (10, Some("v5")));
+    assert!(after.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(after.last().unwrap().2.as_deref(), Some("last"));
+
+    log.close().unwrap();
+    let reopened = Log::open(dir.path(), config, NOW).unwrap();
+    assert_eq!(records(&reopened), after);
+    assert_eq!(reopened.log_end_offset(), end);
+}
+
+#[test]
+fn tombstones_go_after_delete_retention_ms() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        compact: true,
+        delete: false,
+        delete_retention_ms: 1_000,
+        ..small_segments(150)
+    };
+    let mut log = Log::open(dir.path(), config, NOW).unwrap();
+    log.append_as_leader(keyed(&[("gone", Some("x"))]), 0, NOW)
+        .unwrap();
+    log.append_as_leader(keyed(&[("gone", None)]), 0, NOW)
+        .unwrap();
+    for i in 0..4 {
+        log.append_as_leader(keyed(&[("other", Some(&i.to_string()))]), 0, NOW)
+            .unwrap();
+    }
+    let later = NOW + 10_000;
+    let plan = log.cleaning_plan(later).unwrap();
+    let cleaned = cleaner::clean(&plan).unwrap();
+    log.install_cleaned(&plan, cleaned, later).unwrap();
+    assert!(
+        records(&log).iter().all(|(_, k, _)| k != "gone"),
+        "{:?}",
+        records(&log)
+    );
+}

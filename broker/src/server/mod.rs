@@ -62,6 +62,7 @@ pub async fn run(
     }
     tasks.spawn(retention_loop(broker.clone(), stop_rx.clone()));
     tasks.spawn(group_ticker(broker.clone(), stop_rx.clone()));
+    tasks.spawn(cleaner_loop(broker.clone(), stop_rx.clone()));
     for listener in listeners {
         tasks.spawn(accept_loop(broker.clone(), listener, stop_rx.clone()));
     }
@@ -117,6 +118,28 @@ async fn retention_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(segments = n, "retention deleted segments"),
                     Err(e) => tracing::error!(error = %e, "retention task failed"),
+                }
+            }
+            _ = stopped(&mut stop) => break,
+        }
+    }
+}
+
+/// Compacts logs of compacted topics every `log.cleaner.backoff.ms`.
+async fn cleaner_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(
+        broker.config.log_cleaner_backoff_ms.max(1),
+    ));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let b = broker.clone();
+                match tokio::task::spawn_blocking(move || b.replicas.clean_logs()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(segments = n, "log cleaner compacted segments"),
+                    Err(e) => tracing::error!(error = %e, "log cleaner task failed"),
                 }
             }
             _ = stopped(&mut stop) => break,
