@@ -78,6 +78,10 @@ assert described["group_state"] == "Stable", described
 assert len(described["members"]) == 2, described
 offsets = admin.list_group_offsets({group: None})[group]
 assert {tp.partition: om.offset for tp, om in offsets.items()} == {0: 10, 1: 10, 2: 10, 3: 10}, offsets
+# Consumer lag as tools compute it: log end offset minus committed offset.
+ends = a.end_offsets([TopicPartition(topic, p) for p in range(4)])
+lag = {tp.partition: ends[tp] - om.offset for tp, om in offsets.items()}
+assert lag == {0: 0, 1: 0, 2: 0, 3: 0}, lag
 a.close()
 b.close()
 

@@ -311,3 +311,28 @@ async fn a_static_member_rejoins_without_a_rebalance() {
     assert_eq!(described.groups[0].group_state.as_str(), "Stable");
     assert_eq!(described.groups[0].members.len(), 2);
 }
+
+#[tokio::test]
+async fn every_client_side_assignor_shares_the_partitions() {
+    let broker = broker();
+    topic_with_records(&broker, "assigned", 4, 40).await;
+    for strategy in ["range", "roundrobin", "cooperative-sticky"] {
+        let group = format!("by-{strategy}");
+        let settings = [("partition.assignment.strategy", strategy)];
+        let a = broker.group_consumer(&group, &settings);
+        let b = broker.group_consumer(&group, &settings);
+        a.subscribe(&["assigned"]).unwrap();
+        b.subscribe(&["assigned"]).unwrap();
+        let mut seen = Vec::new();
+        poll_until(&[&a, &b], &mut seen, Duration::from_secs(60), |cs, seen| {
+            // Nothing is committed, so a partition that moves is read again.
+            assigned(cs[0]) == 2
+                && assigned(cs[1]) == 2
+                && seen.iter().collect::<BTreeSet<_>>().len() == 40
+        });
+        let distinct: BTreeSet<&String> = seen.iter().collect();
+        assert_eq!(distinct.len(), 40, "{strategy}: every record read");
+        let described = describe(&broker, &group);
+        assert_eq!(described.groups[0].protocol_data.as_str(), strategy);
+    }
+}

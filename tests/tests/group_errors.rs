@@ -28,6 +28,7 @@ const UNKNOWN_MEMBER_ID: i16 = 25;
 const INVALID_SESSION_TIMEOUT: i16 = 26;
 const REBALANCE_IN_PROGRESS: i16 = 27;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+const INVALID_REQUEST: i16 = 42;
 const NON_EMPTY_GROUP: i16 = 68;
 const GROUP_ID_NOT_FOUND: i16 = 69;
 const MEMBER_ID_REQUIRED: i16 = 79;
@@ -265,4 +266,35 @@ async fn stale_generations_rebalances_and_oversized_metadata_get_kafka_errors() 
         second.receive(ApiKey::JoinGroup, 5).expect("join response");
     assert_eq!(second_joined.error_code, 0);
     assert_eq!(second_joined.generation_id, generation + 1);
+}
+
+#[tokio::test]
+async fn find_coordinator_answers_batched_lookups_and_refuses_unknown_key_types() {
+    let (broker, mut client) = setup().await;
+    let request = FindCoordinatorRequest::default()
+        .with_key_type(0)
+        .with_coordinator_keys(vec![
+            StrBytes::from_static_str("one"),
+            StrBytes::from_static_str("two"),
+        ]);
+    let found: FindCoordinatorResponse = client.call(ApiKey::FindCoordinator, 4, &request);
+    assert_eq!(found.coordinators.len(), 2);
+    let port: i32 = broker
+        .bootstrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for c in &found.coordinators {
+        assert_eq!((c.error_code, c.node_id.0, c.port), (0, 0, port));
+    }
+    let odd: FindCoordinatorResponse = client.call(
+        ApiKey::FindCoordinator,
+        3,
+        &FindCoordinatorRequest::default()
+            .with_key(StrBytes::from_static_str("x"))
+            .with_key_type(7),
+    );
+    assert_eq!(odd.error_code, INVALID_REQUEST);
 }
