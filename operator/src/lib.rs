@@ -1,1 +1,12 @@
-//! The weir Kubernetes operator.
+//! weir-operator: runs weir clusters on Kubernetes.
+//!
+//! `crd` holds the custom resources; `cluster` reconciles a `KafkaCluster` as
+//! a pipeline (observe → validate → build desired objects → apply → status),
+//! one file per step and one builder per Kubernetes object; `controller`
+//! wires it into kube-runtime; `http` and `metrics` serve operations.
+
+pub mod cluster;
+pub mod controller;
+pub mod crd;
+pub mod http;
+pub mod metrics;

@@ -1,0 +1,63 @@
+//! Wiring: the kube-runtime controller that watches KafkaClusters and the
+//! objects they own, and calls [`crate::cluster::reconcile`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::{watcher, Controller};
+use kube::{Api, Client};
+
+use crate::cluster::{self, Context};
+use crate::crd::KafkaCluster;
+use crate::metrics::Metrics;
+
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs the KafkaCluster controller until `shutdown` completes.
+pub async fn run(
+    client: Client,
+    namespace: Option<String>,
+    identity: String,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let ns = namespace.as_deref();
+    let reporter = Reporter {
+        controller: "weir-operator".into(),
+        instance: Some(identity),
+    };
+    let ctx = Arc::new(Context {
+        recorder: Recorder::new(client.clone(), reporter),
+        client: client.clone(),
+        metrics,
+    });
+    let config = watcher::Config::default().labels("app.kubernetes.io/managed-by=weir-operator");
+    Controller::new(api::<KafkaCluster>(&client, ns), watcher::Config::default())
+        .owns(api::<StatefulSet>(&client, ns), config.clone())
+        .owns(api::<ConfigMap>(&client, ns), config.clone())
+        .owns(api::<Service>(&client, ns), config.clone())
+        .owns(api::<PodDisruptionBudget>(&client, ns), config)
+        .graceful_shutdown_on(shutdown)
+        .run(cluster::reconcile, cluster::error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::debug!(cluster = %object.name, "reconciled"),
+                Err(e) => tracing::warn!(error = %e, "reconcile error"),
+            }
+        })
+        .await;
+}

@@ -1,0 +1,202 @@
+//! The `KafkaCluster` custom resource: what a user asks for, and the status
+//! the operator reports back.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, ResourceRequirements, Toleration, TopologySpreadConstraint,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+/// A weir cluster: brokers in a StatefulSet, their configuration, storage and
+/// the Services clients use.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "weir.dev",
+    version = "v1alpha1",
+    kind = "KafkaCluster",
+    namespaced,
+    shortname = "kc",
+    shortname = "weir",
+    status = "KafkaClusterStatus",
+    doc = "A weir cluster: Kafka-compatible brokers run as a StatefulSet.",
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Brokers", type_ = "integer", json_path = ".status.readyBrokers"),
+    printcolumn(name = "Desired", type_ = "integer", json_path = ".spec.replicas"),
+    printcolumn(name = "Version", type_ = "string", json_path = ".status.version"),
+    printcolumn(name = "Bootstrap", type_ = "string", priority = 1, json_path = ".status.bootstrap"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = Rule::new("self.spec.controllerVoters <= self.spec.replicas").message("controllerVoters cannot exceed replicas")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaClusterSpec {
+    /// Number of brokers.
+    #[schemars(range(min = 1, max = 1000))]
+    pub replicas: i32,
+    /// The weir version to run; the image tag unless `image` is set. Required,
+    /// so an operator upgrade never changes what runs.
+    #[x_kube(validation = Rule::new("self != ''").message("version must not be empty"))]
+    pub version: String,
+    /// A full image reference overriding the one derived from `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// How many brokers (the first N) vote in the metadata quorum. Fixed at
+    /// creation.
+    #[schemars(range(min = 1, max = 7))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("controllerVoters is immutable"))]
+    pub controller_voters: i32,
+    /// Persistent storage of every broker.
+    pub storage: StorageSpec,
+    /// CPU and memory of each broker container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// Broker configuration under Kafka's keys (e.g. `num.partitions`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+    /// Ports the brokers listen on.
+    #[serde(default)]
+    pub listeners: ListenerPorts,
+    /// Rack awareness: brokers are spread over the values of a node label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rack: Option<RackSpec>,
+    /// Overrides merged into the broker pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_template: Option<PodTemplateOverrides>,
+    /// Prometheus metrics.
+    #[serde(default)]
+    pub metrics: MetricsSpec,
+}
+
+/// Broker storage: one persistent volume claim per broker.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(oldSelf.storageClassName) || (has(self.storageClassName) && self.storageClassName == oldSelf.storageClassName)").message("storageClassName is immutable"))]
+#[x_kube(validation = Rule::new("quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0").message("storage size cannot shrink"))]
+pub struct StorageSpec {
+    /// Size of each broker's volume, e.g. `10Gi`. May grow, never shrink.
+    #[x_kube(validation = Rule::new("isQuantity(self)").message("size must be a Kubernetes quantity such as 10Gi"))]
+    pub size: String,
+    /// Storage class of the claims; the cluster default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    /// Whether the claims are deleted with the cluster (default: kept).
+    #[serde(default)]
+    pub delete_claim: bool,
+}
+
+/// Ports of the broker listeners.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerPorts {
+    /// Kafka clients.
+    #[serde(default = "default_kafka_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub kafka: i32,
+    /// Replication and metadata quorum between brokers.
+    #[serde(default = "default_internal_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub internal: i32,
+    /// `/metrics`, `/healthz`, `/readyz`.
+    #[serde(default = "default_http_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub http: i32,
+}
+
+fn default_kafka_port() -> i32 {
+    9092
+}
+fn default_internal_port() -> i32 {
+    9093
+}
+fn default_http_port() -> i32 {
+    8080
+}
+
+impl Default for ListenerPorts {
+    fn default() -> Self {
+        ListenerPorts {
+            kafka: default_kafka_port(),
+            internal: default_internal_port(),
+            http: default_http_port(),
+        }
+    }
+}
+
+/// Rack awareness settings.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RackSpec {
+    /// Node label whose values are the racks, e.g. `topology.kubernetes.io/zone`.
+    #[x_kube(validation = Rule::new("self != ''").message("topologyKey must not be empty"))]
+    pub topology_key: String,
+}
+
+/// Pod settings merged into the broker pods.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PodTemplateOverrides {
+    /// Extra pod labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Extra pod annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Node selector.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    /// Affinity (replaces the default anti-affinity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    /// Topology spread constraints (added to the rack spread, if any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    /// Priority class of the broker pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+}
+
+/// Metrics settings.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsSpec {
+    /// Whether pods carry Prometheus scrape annotations and the bootstrap
+    /// Service exposes the metrics port.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for MetricsSpec {
+    fn default() -> Self {
+        MetricsSpec { enabled: true }
+    }
+}
+
+/// What the operator observed and did.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaClusterStatus {
+    /// The spec generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`, `Reconciling` and `Degraded`, Kubernetes style.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Brokers whose pod is ready.
+    #[serde(default)]
+    pub ready_brokers: i32,
+    /// The version the brokers run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The address clients bootstrap from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<String>,
+}

@@ -1,0 +1,324 @@
+//! The reconcile loop against an in-memory Kubernetes API: creates on first
+//! sight, updates on spec changes, writes status, does nothing when nothing
+//! changed, and refuses bad specs without touching anything.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use http::{Request, Response, StatusCode};
+use kube::client::Body;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::Client;
+use serde_json::{json, Value};
+use weir_operator::cluster::{reconcile, Context};
+use weir_operator::crd::kafka_cluster::{ListenerPorts, MetricsSpec, StorageSpec};
+use weir_operator::crd::{KafkaCluster, KafkaClusterSpec};
+use weir_operator::metrics::Metrics;
+
+/// Objects by API path, and a log of every write.
+#[derive(Default)]
+struct FakeApi {
+    objects: BTreeMap<String, Value>,
+    writes: Vec<String>,
+    next_version: u64,
+}
+
+impl FakeApi {
+    fn handle(&mut self, method: &http::Method, path: &str, body: &[u8]) -> (StatusCode, Value) {
+        let not_found = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404});
+        match *method {
+            http::Method::GET
+                if path.ends_with("/pods") || path.ends_with("/persistentvolumeclaims") =>
+            {
+                (
+                    StatusCode::OK,
+                    json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []}),
+                )
+            }
+            http::Method::GET => match self.objects.get(path) {
+                Some(o) => (StatusCode::OK, o.clone()),
+                None => (StatusCode::NOT_FOUND, not_found),
+            },
+            http::Method::POST => {
+                self.writes.push(format!("POST {path}"));
+                (
+                    StatusCode::CREATED,
+                    serde_json::from_slice(body).unwrap_or(Value::Null),
+                )
+            }
+            http::Method::PATCH if path.ends_with("/status") => {
+                self.writes.push(format!("PATCH {path}"));
+                let owner = path.trim_end_matches("/status").to_string();
+                let patch: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+                let object = self.objects.entry(owner).or_insert_with(|| json!({}));
+                object["status"] = patch["status"].clone();
+                (StatusCode::OK, object.clone())
+            }
+            http::Method::PATCH => {
+                self.writes.push(format!("PATCH {path}"));
+                let mut object: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+                let unchanged = self.objects.get(path).is_some_and(|old| {
+                    let mut old = old.clone();
+                    old["metadata"]
+                        .as_object_mut()
+                        .map(|m| m.remove("resourceVersion"));
+                    old == object
+                });
+                let version = if unchanged {
+                    self.objects[path]["metadata"]["resourceVersion"].clone()
+                } else {
+                    self.next_version += 1;
+                    json!(self.next_version.to_string())
+                };
+                object["metadata"]["resourceVersion"] = version;
+                self.objects.insert(path.to_string(), object.clone());
+                (StatusCode::OK, object)
+            }
+            _ => (StatusCode::METHOD_NOT_ALLOWED, Value::Null),
+        }
+    }
+}
+
+/// A client whose requests are answered by `api`.
+fn client(api: Arc<Mutex<FakeApi>>) -> Client {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    tokio::spawn(async move {
+        while let Some((request, send)) = handle.next_request().await {
+            let method = request.method().clone();
+            let path = request.uri().path().to_string();
+            let body = request
+                .into_body()
+                .collect_bytes()
+                .await
+                .unwrap_or_default();
+            let (status, value) = api.lock().unwrap().handle(&method, &path, &body);
+            let response = Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(&value).unwrap()))
+                .unwrap();
+            send.send_response(response);
+        }
+    });
+    Client::new(service, "default")
+}
+
+fn spec() -> KafkaClusterSpec {
+    KafkaClusterSpec {
+        replicas: 3,
+        version: "0.1.0".into(),
+        image: None,
+        controller_voters: 3,
+        storage: StorageSpec {
+            size: "10Gi".into(),
+            storage_class_name: None,
+            delete_claim: false,
+        },
+        resources: None,
+        config: BTreeMap::new(),
+        listeners: ListenerPorts::default(),
+        rack: None,
+        pod_template: None,
+        metrics: MetricsSpec::default(),
+    }
+}
+
+const CLUSTER_PATH: &str = "/apis/weir.dev/v1alpha1/namespaces/kafka/kafkaclusters/demo";
+
+/// The cluster as the API server has it now (spec from `spec`, status from the store).
+fn cluster(
+    api: &Arc<Mutex<FakeApi>>,
+    spec: KafkaClusterSpec,
+    generation: i64,
+) -> Arc<KafkaCluster> {
+    let mut c = KafkaCluster::new("demo", spec);
+    c.metadata.namespace = Some("kafka".into());
+    c.metadata.uid = Some("8f9a4c1e-2b3d-4e5f-8a9b-0c1d2e3f4a5b".into());
+    c.metadata.generation = Some(generation);
+    let mut api = api.lock().unwrap();
+    if let Some(status) = api.objects.get(CLUSTER_PATH).map(|o| o["status"].clone()) {
+        c.status = serde_json::from_value(status).ok();
+    }
+    api.objects
+        .insert(CLUSTER_PATH.into(), serde_json::to_value(&c).unwrap());
+    Arc::new(c)
+}
+
+fn context(client: Client) -> Arc<Context> {
+    Arc::new(Context {
+        recorder: Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "weir-operator".into(),
+                instance: None,
+            },
+        ),
+        client,
+        metrics: Arc::new(Metrics::new().unwrap()),
+    })
+}
+
+fn take_writes(api: &Arc<Mutex<FakeApi>>) -> Vec<String> {
+    std::mem::take(&mut api.lock().unwrap().writes)
+}
+
+fn condition(api: &Arc<Mutex<FakeApi>>, type_: &str) -> (String, String) {
+    let objects = &api.lock().unwrap().objects;
+    let conditions = objects[CLUSTER_PATH]["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let c = conditions
+        .iter()
+        .find(|c| c["type"] == type_)
+        .cloned()
+        .unwrap_or(Value::Null);
+    (
+        c["status"].as_str().unwrap_or("").into(),
+        c["reason"].as_str().unwrap_or("").into(),
+    )
+}
+
+#[tokio::test]
+async fn a_new_cluster_gets_its_objects_events_and_status_and_a_second_pass_changes_nothing() {
+    let api = Arc::new(Mutex::new(FakeApi::default()));
+    let ctx = context(client(api.clone()));
+
+    reconcile(cluster(&api, spec(), 1), ctx.clone())
+        .await
+        .expect("reconcile");
+    let writes = take_writes(&api);
+    let applies: Vec<&String> = writes
+        .iter()
+        .filter(|w| w.starts_with("PATCH") && !w.ends_with("/status") && !w.contains("/events"))
+        .collect();
+    assert_eq!(
+        applies,
+        [
+            "PATCH /api/v1/namespaces/kafka/configmaps/demo-config",
+            "PATCH /api/v1/namespaces/kafka/services/demo-brokers",
+            "PATCH /api/v1/namespaces/kafka/services/demo-bootstrap",
+            "PATCH /apis/apps/v1/namespaces/kafka/statefulsets/demo-broker",
+            "PATCH /apis/policy/v1/namespaces/kafka/poddisruptionbudgets/demo-broker",
+        ],
+        "configuration first, then the StatefulSet"
+    );
+    assert_eq!(
+        writes
+            .iter()
+            .filter(|w| w.starts_with("POST") && w.contains("/events"))
+            .count(),
+        5,
+        "{writes:?}"
+    );
+    assert!(writes.contains(&format!("PATCH {CLUSTER_PATH}/status")));
+    assert_eq!(
+        condition(&api, "Ready"),
+        ("False".into(), "BrokersNotReady".into())
+    );
+    assert_eq!(
+        condition(&api, "Reconciling"),
+        ("True".into(), "Creating".into())
+    );
+    assert_eq!(
+        condition(&api, "Degraded"),
+        ("False".into(), "AsExpected".into())
+    );
+    {
+        let objects = &api.lock().unwrap().objects;
+        let sts = &objects["/apis/apps/v1/namespaces/kafka/statefulsets/demo-broker"];
+        assert_eq!(
+            sts["metadata"]["ownerReferences"][0]["kind"],
+            "KafkaCluster"
+        );
+        assert_eq!(sts["metadata"]["ownerReferences"][0]["controller"], true);
+        assert_eq!(objects[CLUSTER_PATH]["status"]["observedGeneration"], 1);
+    }
+
+    // The StatefulSet now exists: status moves on once more.
+    reconcile(cluster(&api, spec(), 1), ctx.clone())
+        .await
+        .expect("reconcile");
+    take_writes(&api);
+    // Nothing changed since: only the no-op applies, no event, no status write.
+    reconcile(cluster(&api, spec(), 1), ctx.clone())
+        .await
+        .expect("reconcile");
+    let writes = take_writes(&api);
+    assert!(
+        writes
+            .iter()
+            .all(|w| !w.contains("/events") && !w.ends_with("/status")),
+        "{writes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_config_change_updates_the_config_map_and_the_stateful_set() {
+    let api = Arc::new(Mutex::new(FakeApi::default()));
+    let ctx = context(client(api.clone()));
+    reconcile(cluster(&api, spec(), 1), ctx.clone())
+        .await
+        .expect("reconcile");
+    reconcile(cluster(&api, spec(), 1), ctx.clone())
+        .await
+        .expect("reconcile");
+    let before = api.lock().unwrap().objects
+        ["/apis/apps/v1/namespaces/kafka/statefulsets/demo-broker"]
+        .clone();
+    take_writes(&api);
+
+    let mut changed = spec();
+    changed
+        .config
+        .insert("log.retention.ms".into(), "3600000".into());
+    reconcile(cluster(&api, changed, 2), ctx.clone())
+        .await
+        .expect("reconcile");
+    let objects = api.lock().unwrap().objects.clone();
+    let config = objects["/api/v1/namespaces/kafka/configmaps/demo-config"]["data"]
+        ["server.properties"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(config.contains("log.retention.ms=3600000"), "{config}");
+    let after = &objects["/apis/apps/v1/namespaces/kafka/statefulsets/demo-broker"];
+    let hash = |s: &Value| {
+        s["spec"]["template"]["metadata"]["annotations"]["weir.dev/config-hash"].clone()
+    };
+    assert_ne!(hash(&before), hash(after), "the config hash rolls the pods");
+    assert_eq!(objects[CLUSTER_PATH]["status"]["observedGeneration"], 2);
+    let writes = take_writes(&api);
+    assert_eq!(
+        writes.iter().filter(|w| w.contains("/events")).count(),
+        2,
+        "{writes:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_spec_is_reported_and_nothing_is_applied() {
+    let api = Arc::new(Mutex::new(FakeApi::default()));
+    let ctx = context(client(api.clone()));
+    let mut bad = spec();
+    bad.config
+        .insert("listeners".into(), "PLAINTEXT://:1".into());
+    reconcile(cluster(&api, bad, 1), ctx)
+        .await
+        .expect("an invalid spec is not a reconcile error");
+    let writes = take_writes(&api);
+    assert!(
+        writes
+            .iter()
+            .all(|w| w.contains("/events") || w.ends_with("/status")),
+        "nothing but an event and the status: {writes:?}"
+    );
+    assert_eq!(
+        condition(&api, "Degraded"),
+        ("True".into(), "InvalidSpec".into())
+    );
+    assert_eq!(
+        condition(&api, "Ready"),
+        ("False".into(), "InvalidSpec".into())
+    );
+}
