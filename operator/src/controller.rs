@@ -1,5 +1,6 @@
-//! Wiring: the kube-runtime controller that watches KafkaClusters and the
-//! objects they own, and calls [`crate::cluster::reconcile`].
+//! Wiring: kube-runtime controllers for KafkaClusters (and the objects they
+//! own) and KafkaTopics, calling [`crate::cluster::reconcile`] and
+//! [`crate::topic::reconcile`].
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,8 +14,9 @@ use kube::runtime::{watcher, Controller};
 use kube::{Api, Client};
 
 use crate::cluster::{self, Context};
-use crate::crd::KafkaCluster;
+use crate::crd::{KafkaCluster, KafkaTopic};
 use crate::metrics::Metrics;
+use crate::topic::{self, TopicContext};
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
@@ -27,7 +29,7 @@ where
     }
 }
 
-/// Runs the KafkaCluster controller until `shutdown` completes.
+/// Runs the KafkaCluster and KafkaTopic controllers until `shutdown` completes.
 pub async fn run(
     client: Client,
     namespace: Option<String>,
@@ -46,18 +48,48 @@ pub async fn run(
         metrics,
     });
     let config = watcher::Config::default().labels("app.kubernetes.io/managed-by=weir-operator");
-    Controller::new(api::<KafkaCluster>(&client, ns), watcher::Config::default())
+    let topics_ctx = Arc::new(TopicContext {
+        client: client.clone(),
+        resolve: Arc::new(crate::cluster::build::bootstrap_service::address),
+    });
+    let (stop_clusters, stop_topics) = {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        let mut a = rx.clone();
+        let mut b = rx;
+        (
+            async move {
+                let _ = a.wait_for(|stop| *stop).await;
+            },
+            async move {
+                let _ = b.wait_for(|stop| *stop).await;
+            },
+        )
+    };
+    let topics = Controller::new(api::<KafkaTopic>(&client, ns), watcher::Config::default())
+        .graceful_shutdown_on(stop_topics)
+        .run(topic::reconcile, topic::error_policy, topics_ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::debug!(topic = %object.name, "reconciled"),
+                Err(e) => tracing::warn!(error = %e, "topic reconcile error"),
+            }
+        });
+    let clusters = Controller::new(api::<KafkaCluster>(&client, ns), watcher::Config::default())
         .owns(api::<StatefulSet>(&client, ns), config.clone())
         .owns(api::<ConfigMap>(&client, ns), config.clone())
         .owns(api::<Service>(&client, ns), config.clone())
         .owns(api::<PodDisruptionBudget>(&client, ns), config)
-        .graceful_shutdown_on(shutdown)
+        .graceful_shutdown_on(stop_clusters)
         .run(cluster::reconcile, cluster::error_policy, ctx)
         .for_each(|result| async move {
             match result {
                 Ok((object, _)) => tracing::debug!(cluster = %object.name, "reconciled"),
                 Err(e) => tracing::warn!(error = %e, "reconcile error"),
             }
-        })
-        .await;
+        });
+    futures::future::join(clusters, topics).await;
 }

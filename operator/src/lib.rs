@@ -2,11 +2,14 @@
 //!
 //! `crd` holds the custom resources; `cluster` reconciles a `KafkaCluster` as
 //! a pipeline (observe → validate → build desired objects → apply → status),
-//! one file per step and one builder per Kubernetes object; `controller`
+//! one file per step and one builder per Kubernetes object; `topic`
+//! manages topics through the Kafka admin API (`kafka`); `controller`
 //! wires it into kube-runtime; `http` and `metrics` serve operations.
 
 pub mod cluster;
 pub mod controller;
 pub mod crd;
 pub mod http;
+pub mod kafka;
 pub mod metrics;
+pub mod topic;
