@@ -336,3 +336,31 @@ async fn every_client_side_assignor_shares_the_partitions() {
         assert_eq!(described.groups[0].protocol_data.as_str(), strategy);
     }
 }
+
+#[tokio::test]
+async fn a_standalone_consumer_commits_and_reads_back_its_offsets() {
+    let broker = broker();
+    topic_with_records(&broker, "standalone", 2, 10).await;
+    // assign() instead of subscribe(): no group membership, generation -1.
+    let consumer = broker.group_consumer("loners", &[]);
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("standalone", 0, Offset::Offset(4))
+        .unwrap();
+    tpl.add_partition_offset("standalone", 1, Offset::Offset(2))
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    consumer
+        .commit(&tpl, CommitMode::Sync)
+        .expect("standalone commit");
+    let committed = consumer
+        .committed_offsets(tpl.clone(), Duration::from_secs(30))
+        .expect("committed offsets");
+    let got: Vec<(i32, Offset)> = committed
+        .elements()
+        .iter()
+        .map(|e| (e.partition(), e.offset()))
+        .collect();
+    assert_eq!(got, vec![(0, Offset::Offset(4)), (1, Offset::Offset(2))]);
+    let described = describe(&broker, "loners");
+    assert_eq!(described.groups[0].group_state.as_str(), "Empty");
+}

@@ -298,3 +298,38 @@ async fn find_coordinator_answers_batched_lookups_and_refuses_unknown_key_types(
     );
     assert_eq!(odd.error_code, INVALID_REQUEST);
 }
+
+#[tokio::test]
+async fn offsets_of_an_empty_group_can_be_deleted_and_then_the_group() {
+    let (_broker, mut client) = setup().await;
+    assert_eq!(
+        commit(&mut client, "idle", "", -1, "watched", "standalone"),
+        0
+    );
+    let deleted: OffsetDeleteResponse = client.call(
+        ApiKey::OffsetDelete,
+        0,
+        &OffsetDeleteRequest::default()
+            .with_group_id(group("idle"))
+            .with_topics(vec![
+                OffsetDeleteRequestTopic::default()
+                    .with_name(TopicName(StrBytes::from_static_str("watched")))
+                    .with_partitions(vec![
+                        OffsetDeleteRequestPartition::default().with_partition_index(0)
+                    ]),
+                OffsetDeleteRequestTopic::default()
+                    .with_name(TopicName(StrBytes::from_static_str("no-such-topic")))
+                    .with_partitions(vec![
+                        OffsetDeleteRequestPartition::default().with_partition_index(0)
+                    ]),
+            ]),
+    );
+    assert_eq!(deleted.error_code, 0);
+    assert_eq!(deleted.topics[0].partitions[0].error_code, 0);
+    assert_eq!(
+        deleted.topics[1].partitions[0].error_code,
+        UNKNOWN_TOPIC_OR_PARTITION
+    );
+    assert_eq!(delete_group(&mut client, "idle"), 0);
+    assert_eq!(delete_group(&mut client, "idle"), GROUP_ID_NOT_FOUND);
+}
