@@ -125,6 +125,10 @@ for i in $(seq 1 "$RUNS"); do
   # than queued.min.messages (100,000) records wait in its queue.
   bench "consume2mtuned-broker-$i" consume --bootstrap $KAFKA --topic p2m --records 2000000 \
     -X queued.min.messages=1000000
+  # The same through a consumer group (a new group each time, so it starts
+  # at the beginning; includes the group join in the startup time).
+  bench "consumegroup-broker-$i" consume --bootstrap $KAFKA --topic p2m --records 2000000 \
+    --group "bench-$i-$(date +%s%N)" -X queued.min.messages=1000000
 done
 for i in $(seq 1 "$RUNS"); do
   bench "acksall5k-broker-$i" produce --bootstrap $KAFKA --topic all5k --record-size 100 \
@@ -199,7 +203,7 @@ print("| run | n | records/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms |")
 print("|---|---|---|---|---|---|---|---|")
 for row in rows:
     print("| %s | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |" % row)
-for name in ["consume2m-broker", "consume2mtuned-broker", "consume8x4-broker"]:
+for name in ["consume2m-broker", "consume2mtuned-broker", "consumegroup-broker", "consume8x4-broker"]:
     r = runs(name)
     if r:
         print(f"{name}: n={len(r)} records/s={med([x['records_per_sec'] for x in r]):.0f} "

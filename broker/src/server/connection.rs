@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use bytes::BytesMut;
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 
@@ -26,6 +27,7 @@ pub async fn serve(broker: Arc<Broker>, socket: TcpStream, peer: SocketAddr) {
     let mut reader = BufReader::with_capacity(64 * 1024, read);
     let mut writer = BufWriter::with_capacity(64 * 1024, write);
     let max = broker.config.socket_request_max_bytes;
+    let mut out = BytesMut::new();
     loop {
         let frame = match read_frame(&mut reader, max).await {
             Ok(Some(frame)) => frame,
@@ -39,15 +41,10 @@ pub async fn serve(broker: Arc<Broker>, socket: TcpStream, peer: SocketAddr) {
                 break;
             }
         };
-        match dispatch::handle_frame(&broker, frame, peer).await {
-            Outcome::Respond(bytes) => {
-                let Ok(len) = i32::try_from(bytes.len()) else {
-                    tracing::error!(%peer, "response too large to frame; closing connection");
-                    break;
-                };
+        match dispatch::handle_frame(&broker, frame, peer, &mut out).await {
+            Outcome::Respond(framed) => {
                 let written = async {
-                    writer.write_all(&len.to_be_bytes()).await?;
-                    writer.write_all(&bytes).await?;
+                    writer.write_all(&framed).await?;
                     if reader.buffer().is_empty() {
                         writer.flush().await?;
                     }
