@@ -442,7 +442,11 @@ impl BrokerConfig {
             http_listener: get("weir.http.listener")
                 .unwrap_or("127.0.0.1:8080")
                 .to_string(),
-            rack: get("broker.rack").map(str::to_string),
+            // An empty rack (e.g. a missing node label passed through the
+            // downward API) means no rack.
+            rack: get("broker.rack")
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
             num_partitions,
             default_replication_factor,
             auto_create_topics_enable: parse(props, "auto.create.topics.enable", true)?,
@@ -538,6 +542,20 @@ mod tests {
         assert_eq!(cfg.data_dir, PathBuf::from("./weir-data"));
         assert_eq!(cfg.num_partitions, 1);
         assert!(cfg.auto_create_topics_enable);
+    }
+
+    #[test]
+    fn an_empty_rack_means_no_rack() {
+        let props = cli(&["--rack", ""]).properties().unwrap();
+        assert_eq!(BrokerConfig::from_properties(&props).unwrap().rack, None);
+        let props = cli(&["--rack", "eu-west-1a"]).properties().unwrap();
+        assert_eq!(
+            BrokerConfig::from_properties(&props)
+                .unwrap()
+                .rack
+                .as_deref(),
+            Some("eu-west-1a")
+        );
     }
 
     #[test]

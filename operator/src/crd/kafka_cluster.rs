@@ -59,6 +59,9 @@ pub struct KafkaClusterSpec {
     #[serde(default)]
     pub listeners: ListenerPorts,
     /// Rack awareness: brokers are spread over the values of a node label.
+    /// With `topology.kubernetes.io/zone` or `region`, each broker also gets
+    /// `broker.rack` from the pod's copy of that label (Kubernetes copies it
+    /// with the `PodTopologyLabelsAdmission` feature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rack: Option<RackSpec>,
     /// Overrides merged into the broker pods.

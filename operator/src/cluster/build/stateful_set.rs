@@ -114,15 +114,7 @@ fn broker_container(cluster: &KafkaCluster) -> Container {
             "--log-format".into(),
             "json".into(),
         ]),
-        env: Some(vec![
-            env_from_field("POD_NAME", "metadata.name"),
-            env_from_field("POD_NAMESPACE", "metadata.namespace"),
-            // The StatefulSet ordinal is the broker id.
-            env_from_field(
-                "WEIR_NODE_ID",
-                "metadata.labels['apps.kubernetes.io/pod-index']",
-            ),
-        ]),
+        env: Some(broker_env(cluster)),
         ports: Some(vec![
             port("kafka", l.kafka),
             port("internal", l.internal),
@@ -158,6 +150,36 @@ fn broker_container(cluster: &KafkaCluster) -> Container {
         }),
         ..Container::default()
     }
+}
+
+/// Node topology labels Kubernetes copies onto pods (KEP-4742,
+/// `PodTopologyLabelsAdmission`), so the downward API can pass them on.
+const POD_TOPOLOGY_LABELS: &[&str] = &[
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+];
+
+fn broker_env(cluster: &KafkaCluster) -> Vec<EnvVar> {
+    let mut env = vec![
+        env_from_field("POD_NAME", "metadata.name"),
+        env_from_field("POD_NAMESPACE", "metadata.namespace"),
+        // The StatefulSet ordinal is the broker id.
+        env_from_field(
+            "WEIR_NODE_ID",
+            "metadata.labels['apps.kubernetes.io/pod-index']",
+        ),
+    ];
+    if let Some(rack) = &cluster.spec.rack {
+        if POD_TOPOLOGY_LABELS.contains(&rack.topology_key.as_str()) {
+            // broker.rack from the pod's copy of the node label; empty (no
+            // rack) where the cluster does not copy it.
+            env.push(env_from_field(
+                "WEIR_RACK",
+                &format!("metadata.labels['{}']", rack.topology_key),
+            ));
+        }
+    }
+    env
 }
 
 /// Brokers prefer separate nodes unless the user gives an affinity.
