@@ -364,3 +364,38 @@ async fn a_standalone_consumer_commits_and_reads_back_its_offsets() {
     let described = describe(&broker, "loners");
     assert_eq!(described.groups[0].group_state.as_str(), "Empty");
 }
+
+#[tokio::test]
+async fn offsets_of_an_abandoned_group_expire_after_the_retention() {
+    // Kafka's retention is in minutes; 0 makes every commit expire at the
+    // next check, which runs every 100 ms here.
+    let broker = Broker::start_with(&[
+        "--override",
+        "offsets.retention.minutes=0",
+        "--override",
+        "offsets.retention.check.interval.ms=100",
+    ]);
+    topic_with_records(&broker, "fleeting", 1, 1).await;
+    let consumer = broker.group_consumer("abandoned", &[]);
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("fleeting", 0, Offset::Offset(1))
+        .unwrap();
+    consumer.commit(&tpl, CommitMode::Sync).expect("commit");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let committed = consumer
+            .committed_offsets(tpl.clone(), Duration::from_secs(10))
+            .expect("committed offsets");
+        if committed.elements()[0].offset() == Offset::Invalid {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the offset never expired");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        describe(&broker, "abandoned").groups[0]
+            .group_state
+            .as_str(),
+        "Dead"
+    );
+}

@@ -276,6 +276,10 @@ pub struct GroupConfig {
     pub offsets_replication_factor: i16,
     /// `offset.metadata.max.bytes`.
     pub metadata_max_bytes: usize,
+    /// `offsets.retention.minutes`, in ms.
+    pub offsets_retention_ms: i64,
+    /// `offsets.retention.check.interval.ms`.
+    pub offsets_retention_check_interval_ms: i64,
 }
 
 impl GroupConfig {
@@ -317,6 +321,13 @@ impl GroupConfig {
             .unwrap_or(i16::MAX),
             metadata_max_bytes: usize::try_from(positive("offset.metadata.max.bytes", 4096)?)
                 .unwrap_or(usize::MAX),
+            offsets_retention_ms: positive("offsets.retention.minutes", 10_080)?
+                .saturating_mul(60_000),
+            offsets_retention_check_interval_ms: positive(
+                "offsets.retention.check.interval.ms",
+                600_000,
+            )?
+            .max(1),
         })
     }
 }
@@ -343,6 +354,8 @@ const BROKER_KEYS: &[&str] = &[
     "offsets.topic.num.partitions",
     "offsets.topic.replication.factor",
     "offset.metadata.max.bytes",
+    "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
     "group.initial.rebalance.delay.ms",

@@ -10,6 +10,7 @@
 //! partition, so moving that leadership moves the group; on start the
 //! partitions' logs are replayed to rebuild offsets and groups.
 
+pub mod expiry;
 pub mod records;
 pub mod state;
 
@@ -47,6 +48,8 @@ struct Groups {
     join_waiters: HashMap<(String, String), oneshot::Sender<JoinResult>>,
     /// Parked SyncGroup requests by (group, member).
     sync_waiters: HashMap<(String, String), oneshot::Sender<SyncResult>>,
+    /// When offsets were last checked for expiry.
+    last_expiry_check_ms: i64,
 }
 
 /// A SyncGroup request's fields.
@@ -659,6 +662,71 @@ impl GroupCoordinator {
             }
             self.settle(broker, &mut inner, &id, now, deliveries);
         }
+        if now - inner.last_expiry_check_ms >= self.config.offsets_retention_check_interval_ms {
+            inner.last_expiry_check_ms = now;
+            self.expire_offsets(broker, &mut inner, now);
+        }
+    }
+
+    /// Removes expired offsets (tombstones first), and groups left empty
+    /// with no offsets, as Kafka's offset expiry does.
+    fn expire_offsets(&self, broker: &Broker, inner: &mut Groups, now: i64) {
+        let ids: Vec<String> = inner.offsets.keys().cloned().collect();
+        for id in ids {
+            let Some(offsets) = inner.offsets.get(&id) else {
+                continue;
+            };
+            let gone = expiry::expired(
+                inner.groups.get(&id),
+                offsets,
+                now,
+                self.config.offsets_retention_ms,
+            );
+            if gone.is_empty() {
+                continue;
+            }
+            let all = gone.len() == offsets.len();
+            let forget_group = all
+                && inner
+                    .groups
+                    .get(&id)
+                    .is_none_or(|g| g.state == GroupState::Empty);
+            let mut tombstones: Vec<(Bytes, Option<Bytes>)> = gone
+                .iter()
+                .map(|(topic, partition)| {
+                    (
+                        records::encode_key(&OffsetsKey::Offset {
+                            group: id.clone(),
+                            topic: topic.clone(),
+                            partition: *partition,
+                        }),
+                        None,
+                    )
+                })
+                .collect();
+            if forget_group {
+                tombstones.push((
+                    records::encode_key(&OffsetsKey::Group { group: id.clone() }),
+                    None,
+                ));
+            }
+            if let Err(e) = self.write(broker, &id, tombstones) {
+                tracing::warn!(group = %id, error = ?e, "expiring offsets failed");
+                continue;
+            }
+            tracing::info!(group = %id, partitions = gone.len(), "expired committed offsets");
+            if let Some(offsets) = inner.offsets.get_mut(&id) {
+                for key in &gone {
+                    offsets.remove(key);
+                }
+                if offsets.is_empty() {
+                    inner.offsets.remove(&id);
+                }
+            }
+            if forget_group {
+                inner.groups.remove(&id);
+            }
+        }
     }
 
     /// After a group changed: completes its rebalance if it can, persists
@@ -897,5 +965,9 @@ fn restore_group(id: &str, value: GroupValue, now: i64) -> Group {
     } else {
         GroupState::Stable
     };
+    // Offset expiry of an empty group counts from when it became empty.
+    if value.current_state_timestamp > 0 {
+        group.state_timestamp_ms = value.current_state_timestamp;
+    }
     group
 }
