@@ -41,6 +41,7 @@ pub const MAX_GROUP_ID_LEN: usize = 32_767;
 /// Groups and offsets this coordinator serves.
 #[derive(Debug, Default)]
 struct Groups {
+    /// Live groups; a deleted group is removed, so none here is Dead.
     groups: HashMap<String, Group>,
     /// Committed offsets per group, by (topic, partition).
     offsets: HashMap<String, BTreeMap<(String, i32), OffsetValue>>,
@@ -291,29 +292,12 @@ impl GroupCoordinator {
                 .groups
                 .entry(group_id.to_string())
                 .or_insert_with(|| Group::new(group_id, now));
-            if group.state == GroupState::Dead {
-                *group = Group::new(group_id, now);
-            }
             let reply = group.join(&request, &unique, &self.config.limits, now, &mut deliveries);
-            let receiver = match reply {
-                Reply::Now(result) => Err(result),
-                Reply::Later(member) => {
-                    let (tx, rx) = oneshot::channel();
-                    inner
-                        .join_waiters
-                        .insert((group_id.to_string(), member), tx);
-                    Ok(rx)
-                }
-            };
+            let parked = park(&mut inner.join_waiters, group_id, reply);
             self.settle(broker, &mut inner, group_id, now, deliveries);
-            receiver
+            parked
         };
-        match receiver {
-            Err(result) => result,
-            Ok(rx) => rx
-                .await
-                .unwrap_or_else(|_| error(ResponseError::RebalanceInProgress)),
-        }
+        answer(receiver, || error(ResponseError::RebalanceInProgress)).await
     }
 
     /// Handles a SyncGroup; waits for the leader's assignment if needed.
@@ -346,25 +330,11 @@ impl GroupCoordinator {
                 now,
                 &mut deliveries,
             );
-            let receiver = match reply {
-                Reply::Now(result) => Err(result),
-                Reply::Later(member) => {
-                    let (tx, rx) = oneshot::channel();
-                    inner
-                        .sync_waiters
-                        .insert((group_id.to_string(), member), tx);
-                    Ok(rx)
-                }
-            };
+            let parked = park(&mut inner.sync_waiters, group_id, reply);
             self.settle(broker, &mut inner, group_id, now, deliveries);
-            receiver
+            parked
         };
-        match receiver {
-            Err(result) => result,
-            Ok(rx) => rx
-                .await
-                .unwrap_or_else(|_| error(ResponseError::RebalanceInProgress)),
-        }
+        answer(receiver, || error(ResponseError::RebalanceInProgress)).await
     }
 
     /// Handles a Heartbeat.
@@ -434,9 +404,6 @@ impl GroupCoordinator {
             .groups
             .entry(group_id.to_string())
             .or_insert_with(|| Group::new(group_id, now));
-        if group.state == GroupState::Dead {
-            *group = Group::new(group_id, now);
-        }
         group.check_commit(member_id, instance_id, generation_id)?;
         if generation_id < 0 {
             if let Some(m) = group.members.get_mut(member_id) {
@@ -445,16 +412,7 @@ impl GroupCoordinator {
         }
         let records: Vec<(Bytes, Option<Bytes>)> = commits
             .iter()
-            .map(|c| {
-                (
-                    records::encode_key(&OffsetsKey::Offset {
-                        group: group_id.to_string(),
-                        topic: c.topic.clone(),
-                        partition: c.partition,
-                    }),
-                    Some(records::encode_offset(&c.value)),
-                )
-            })
+            .map(|c| offset_record(group_id, &c.topic, c.partition, Some(&c.value)))
             .collect();
         self.write(broker, group_id, records)?;
         let offsets = inner.offsets.entry(group_id.to_string()).or_default();
@@ -491,14 +449,13 @@ impl GroupCoordinator {
         }
         ids.sort();
         ids.into_iter()
-            .filter_map(|id| match inner.groups.get(id) {
-                Some(g) if g.state == GroupState::Dead => None,
-                Some(g) => Some((
+            .map(|id| match inner.groups.get(id) {
+                Some(g) => (
                     id.clone(),
                     g.protocol_type.clone().unwrap_or_default(),
                     g.state,
-                )),
-                None => Some((id.clone(), String::new(), GroupState::Empty)),
+                ),
+                None => (id.clone(), String::new(), GroupState::Empty),
             })
             .collect()
     }
@@ -513,7 +470,7 @@ impl GroupCoordinator {
         self.check_coordinator(broker, group_id)?;
         let inner = self.lock();
         match inner.groups.get(group_id) {
-            Some(g) if g.state != GroupState::Dead => {
+            Some(g) => {
                 let protocol = g.protocol_name.clone().unwrap_or_default();
                 let stable = g.state == GroupState::Stable;
                 Ok(Some(GroupDescription {
@@ -524,11 +481,7 @@ impl GroupCoordinator {
                     } else {
                         String::new()
                     },
-                    members: if stable || g.state == GroupState::CompletingRebalance {
-                        member_values(g, &protocol, stable)
-                    } else {
-                        member_values(g, &protocol, false)
-                    },
+                    members: member_values(g, &protocol, stable),
                 }))
             }
             None if inner.offsets.contains_key(group_id) => Ok(Some(GroupDescription {
@@ -545,50 +498,27 @@ impl GroupCoordinator {
     pub fn delete_group(&self, broker: &Broker, group_id: &str) -> GroupResult<()> {
         Self::validate_group_id(group_id, true)?;
         self.check_coordinator(broker, group_id)?;
-        let now = now_ms();
         let mut inner = self.lock();
-        let exists_as_group = inner
-            .groups
-            .get(group_id)
-            .is_some_and(|g| g.state != GroupState::Dead);
-        if !exists_as_group && !inner.offsets.contains_key(group_id) {
+        if !inner.groups.contains_key(group_id) && !inner.offsets.contains_key(group_id) {
             return Err(ResponseError::GroupIdNotFound);
         }
-        if let Some(g) = inner.groups.get(group_id) {
-            if !matches!(g.state, GroupState::Empty | GroupState::Dead) {
-                return Err(ResponseError::NonEmptyGroup);
-            }
+        if inner
+            .groups
+            .get(group_id)
+            .is_some_and(|g| g.state != GroupState::Empty)
+        {
+            return Err(ResponseError::NonEmptyGroup);
         }
         let mut tombstones: Vec<(Bytes, Option<Bytes>)> = inner
             .offsets
             .get(group_id)
-            .map(|o| {
-                o.keys()
-                    .map(|(topic, partition)| {
-                        (
-                            records::encode_key(&OffsetsKey::Offset {
-                                group: group_id.to_string(),
-                                topic: topic.clone(),
-                                partition: *partition,
-                            }),
-                            None,
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        tombstones.push((
-            records::encode_key(&OffsetsKey::Group {
-                group: group_id.to_string(),
-            }),
-            None,
-        ));
+            .into_iter()
+            .flat_map(|o| o.keys())
+            .map(|(topic, partition)| offset_record(group_id, topic, *partition, None))
+            .collect();
+        tombstones.push(group_record(group_id, None));
         self.write(broker, group_id, tombstones)?;
         inner.offsets.remove(group_id);
-        if let Some(g) = inner.groups.get_mut(group_id) {
-            g.state = GroupState::Dead;
-            g.state_timestamp_ms = now;
-        }
         inner.groups.remove(group_id);
         Ok(())
     }
@@ -605,9 +535,7 @@ impl GroupCoordinator {
         self.check_coordinator(broker, group_id)?;
         let mut inner = self.lock();
         let group = inner.groups.get(group_id).cloned();
-        if group.as_ref().is_none_or(|g| g.state == GroupState::Dead)
-            && !inner.offsets.contains_key(group_id)
-        {
+        if group.is_none() && !inner.offsets.contains_key(group_id) {
             return Err(ResponseError::GroupIdNotFound);
         }
         if let Some(g) = &group {
@@ -625,14 +553,7 @@ impl GroupCoordinator {
             {
                 results.push(Some(ResponseError::GroupSubscribedToTopic));
             } else {
-                tombstones.push((
-                    records::encode_key(&OffsetsKey::Offset {
-                        group: group_id.to_string(),
-                        topic: topic.clone(),
-                        partition: *partition,
-                    }),
-                    None,
-                ));
+                tombstones.push(offset_record(group_id, topic, *partition, None));
                 results.push(None);
             }
         }
@@ -693,22 +614,10 @@ impl GroupCoordinator {
                     .is_none_or(|g| g.state == GroupState::Empty);
             let mut tombstones: Vec<(Bytes, Option<Bytes>)> = gone
                 .iter()
-                .map(|(topic, partition)| {
-                    (
-                        records::encode_key(&OffsetsKey::Offset {
-                            group: id.clone(),
-                            topic: topic.clone(),
-                            partition: *partition,
-                        }),
-                        None,
-                    )
-                })
+                .map(|(topic, partition)| offset_record(&id, topic, *partition, None))
                 .collect();
             if forget_group {
-                tombstones.push((
-                    records::encode_key(&OffsetsKey::Group { group: id.clone() }),
-                    None,
-                ));
+                tombstones.push(group_record(&id, None));
             }
             if let Err(e) = self.write(broker, &id, tombstones) {
                 tracing::warn!(group = %id, error = ?e, "expiring offsets failed");
@@ -748,13 +657,8 @@ impl GroupCoordinator {
             }
         }
         if let Some(value) = persist {
-            let record = (
-                records::encode_key(&OffsetsKey::Group {
-                    group: group_id.to_string(),
-                }),
-                Some(records::encode_group(&value)),
-            );
-            if let Err(e) = self.write(broker, group_id, vec![record]) {
+            if let Err(e) = self.write(broker, group_id, vec![group_record(group_id, Some(&value))])
+            {
                 tracing::error!(group = group_id, error = ?e, "persisting group metadata failed");
             }
         }
@@ -839,6 +743,60 @@ impl GroupCoordinator {
         })?;
         broker.replicas.notify_appended();
         Ok(())
+    }
+}
+
+/// A `__consumer_offsets` record for one committed offset; `None` is the
+/// tombstone that removes it.
+fn offset_record(
+    group: &str,
+    topic: &str,
+    partition: i32,
+    value: Option<&OffsetValue>,
+) -> (Bytes, Option<Bytes>) {
+    (
+        records::encode_key(&OffsetsKey::Offset {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            partition,
+        }),
+        value.map(records::encode_offset),
+    )
+}
+
+/// A `__consumer_offsets` record for a group's metadata; `None` is the
+/// tombstone that removes it.
+fn group_record(group: &str, value: Option<&GroupValue>) -> (Bytes, Option<Bytes>) {
+    (
+        records::encode_key(&OffsetsKey::Group {
+            group: group.to_string(),
+        }),
+        value.map(records::encode_group),
+    )
+}
+
+/// Registers a parked request's sender, or hands back an immediate answer.
+fn park<T>(
+    waiters: &mut HashMap<(String, String), oneshot::Sender<T>>,
+    group_id: &str,
+    reply: Reply<T>,
+) -> Result<oneshot::Receiver<T>, T> {
+    match reply {
+        Reply::Now(result) => Err(result),
+        Reply::Later(member) => {
+            let (tx, rx) = oneshot::channel();
+            waiters.insert((group_id.to_string(), member), tx);
+            Ok(rx)
+        }
+    }
+}
+
+/// Waits for a parked request's answer; a dropped sender (the request was
+/// superseded without an answer) tells the client to rejoin.
+async fn answer<T>(parked: Result<oneshot::Receiver<T>, T>, rejoin: impl FnOnce() -> T) -> T {
+    match parked {
+        Err(now) => now,
+        Ok(rx) => rx.await.unwrap_or_else(|_| rejoin()),
     }
 }
 
