@@ -17,17 +17,16 @@ pub mod state;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, TimestampType};
 use tokio::sync::oneshot;
 
 use crate::broker::Broker;
 use crate::config::GroupConfig;
 use crate::controller::topics::{self, NewTopic, TopicDefaults};
 use crate::controller::Rejection;
+use crate::log::batch::encode_one_batch;
 use crate::replica_manager::now_ms;
 use records::{GroupValue, MemberValue, OffsetValue, OffsetsKey};
 use state::{Delivery, Group, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
@@ -695,7 +694,7 @@ impl GroupCoordinator {
             .partition(topic.id, self.partition_for(group_id))
             .ok_or(ResponseError::NotCoordinator)?;
         let now = now_ms();
-        let records: Vec<Record> = records
+        let mut records: Vec<Record> = records
             .into_iter()
             .enumerate()
             .map(|(i, (key, value))| Record {
@@ -707,29 +706,18 @@ impl GroupCoordinator {
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: i64::try_from(i).unwrap_or(0),
-                // Sequences that follow the offsets keep the records in one
-                // batch (see `log::cleaner::keep_in_one_batch`).
-                sequence: i32::try_from(i).unwrap_or(0) - 1,
+                sequence: -1,
                 timestamp: now,
                 key: Some(key),
                 value,
                 headers: Default::default(),
             })
             .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression: Compression::None,
-            },
-        )
-        .map_err(|e| {
+        let batch = encode_one_batch(&mut records, Compression::None).map_err(|e| {
             tracing::error!(error = %e, "encoding {OFFSETS_TOPIC} records failed");
             ResponseError::UnknownServerError
         })?;
-        partition.append(buf.freeze(), -1, now).map_err(|e| {
+        partition.append(batch.freeze(), -1, now).map_err(|e| {
             tracing::error!(error = %e, group = group_id, "writing {OFFSETS_TOPIC} failed");
             match e.error_code() {
                 ResponseError::NotEnoughReplicas | ResponseError::NotLeaderOrFollower => {

@@ -9,6 +9,11 @@
 //! the CRC does not cover (base offset, leader epoch) are rewritten on
 //! append; records are decoded, when needed at all, with `kafka-protocol`.
 
+use bytes::BytesMut;
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions};
+
+use super::LogError;
+
 /// Size of the v2 batch header.
 pub const HEADER_LEN: usize = 61;
 /// Bytes before `batchLength`'s count starts: base offset and the length itself.
@@ -118,6 +123,48 @@ impl BatchHeader {
     pub fn is_compressed(&self) -> bool {
         self.attributes & 0x07 != 0
     }
+
+    /// The codec the records are compressed with.
+    pub fn compression(&self) -> Compression {
+        match self.attributes & 0x07 {
+            1 => Compression::Gzip,
+            2 => Compression::Snappy,
+            3 => Compression::Lz4,
+            4 => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+}
+
+/// Encodes records the broker writes itself (coordinator records, cleaned
+/// batches) as one v2 batch, each record at its own offset.
+///
+/// `kafka-protocol`'s encoder starts a new batch wherever `offset -
+/// sequence` changes. Idempotent records keep that difference; the others
+/// (sequence -1) get sequences that follow their offsets, starting at -1 so
+/// the batch's base sequence stays -1 as Kafka writes it.
+pub fn encode_one_batch(
+    records: &mut [Record],
+    compression: Compression,
+) -> Result<BytesMut, LogError> {
+    if let Some(first) = records.first().map(|r| r.offset) {
+        for r in records.iter_mut().filter(|r| r.producer_id < 0) {
+            r.sequence = i32::try_from(r.offset - first)
+                .unwrap_or(i32::MAX)
+                .wrapping_sub(1);
+        }
+    }
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &*records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .map_err(|e| LogError::InvalidRecord(format!("encoding a record batch failed: {e:#}")))?;
+    Ok(buf)
 }
 
 /// Whether the CRC stored in `batch` (one whole batch) matches its contents.
@@ -151,10 +198,8 @@ pub fn set_log_append_time(batch: &mut [u8], now: i64) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use bytes::{Bytes, BytesMut};
-    use kafka_protocol::records::{
-        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
+    use bytes::Bytes;
+    use kafka_protocol::records::TimestampType;
 
     /// Encodes `n` keyed records with the given timestamps into one v2 batch.
     pub(crate) fn batch_with(
@@ -163,7 +208,7 @@ pub(crate) mod tests {
         compression: Compression,
         keyed: bool,
     ) -> Bytes {
-        let records: Vec<Record> = (0..n)
+        let mut records: Vec<Record> = (0..n)
             .map(|i| Record {
                 transactional: false,
                 control: false,
@@ -173,25 +218,16 @@ pub(crate) mod tests {
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: i as i64,
-                // the encoder keeps records in one batch while offset - sequence is constant
-                sequence: i as i32,
+                sequence: -1,
                 timestamp: timestamps.get(i).copied().unwrap_or(1_000),
                 key: keyed.then(|| Bytes::from(format!("k{i}"))),
                 value: Some(Bytes::from(format!("value-{i}"))),
                 headers: Default::default(),
             })
             .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression,
-            },
-        )
-        .unwrap();
-        buf.freeze()
+        encode_one_batch(&mut records, compression)
+            .unwrap()
+            .freeze()
     }
 
     #[test]

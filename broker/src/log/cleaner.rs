@@ -15,11 +15,9 @@ use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{
-    Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-};
+use kafka_protocol::records::{Record, RecordBatchDecoder};
 
-use super::batch::{BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+use super::batch::{encode_one_batch, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 use super::LogError;
 
 /// One segment to clean.
@@ -155,48 +153,11 @@ pub fn clean_batch(
     if kept.is_empty() {
         return Ok(CleanedBatch::Empty);
     }
-    keep_in_one_batch(&mut kept);
-    let compression = compression_of(header.attributes);
-    let mut out = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut out,
-        &kept,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .map_err(|e| LogError::CorruptMessage(format!("re-encoding a cleaned batch failed: {e:#}")))?;
+    let mut out = encode_one_batch(&mut kept, header.compression())?;
     // The encoder knows nothing of the leader epoch, which the CRC does not
     // cover: put the original back.
     super::batch::set_leader_epoch(&mut out, header.partition_leader_epoch);
     Ok(CleanedBatch::Rewritten(out.freeze()))
-}
-
-/// The encoder starts a new batch wherever `offset - sequence` changes.
-/// Idempotent records keep that difference through cleaning; for the others
-/// (sequence -1) give sequences that follow the offsets, starting at -1 so
-/// the batch's base sequence stays -1 as Kafka writes it.
-fn keep_in_one_batch(records: &mut [Record]) {
-    let Some(first) = records.first().map(|r| r.offset) else {
-        return;
-    };
-    for r in records.iter_mut().filter(|r| r.producer_id < 0) {
-        r.sequence = i32::try_from(r.offset - first)
-            .unwrap_or(i32::MAX)
-            .wrapping_sub(1);
-    }
-}
-
-fn compression_of(attributes: i16) -> kafka_protocol::records::Compression {
-    use kafka_protocol::records::Compression;
-    match attributes & 0x07 {
-        1 => Compression::Gzip,
-        2 => Compression::Snappy,
-        3 => Compression::Lz4,
-        4 => Compression::Zstd,
-        _ => Compression::None,
-    }
 }
 
 /// Cleans the planned segments; returns the cleaned copies of those that
@@ -246,7 +207,7 @@ mod tests {
     use kafka_protocol::records::{Compression, TimestampType};
 
     fn batch(records: &[(i64, &str, Option<&str>)], compression: Compression) -> Bytes {
-        let records: Vec<Record> = records
+        let mut records: Vec<Record> = records
             .iter()
             .map(|(offset, key, value)| Record {
                 transactional: false,
@@ -264,19 +225,9 @@ mod tests {
                 headers: Default::default(),
             })
             .collect();
-        let mut records = records;
-        keep_in_one_batch(&mut records);
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression,
-            },
-        )
-        .unwrap();
-        buf.freeze()
+        encode_one_batch(&mut records, compression)
+            .unwrap()
+            .freeze()
     }
 
     fn kept(b: &Bytes) -> Vec<(i64, String, Option<String>)> {

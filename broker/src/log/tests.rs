@@ -316,8 +316,8 @@ proptest! {
 
 /// A batch of keyed records with the given (key, value) pairs.
 fn keyed(pairs: &[(&str, Option<&str>)]) -> Bytes {
-    use kafka_protocol::records::{Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
-    let records: Vec<Record> = pairs
+    use kafka_protocol::records::{Record, TimestampType};
+    let mut records: Vec<Record> = pairs
         .iter()
         .enumerate()
         .map(|(i, (k, v))| Record {
@@ -329,24 +329,16 @@ fn keyed(pairs: &[(&str, Option<&str>)]) -> Bytes {
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: i as i32 - 1,
+            sequence: -1,
             timestamp: NOW,
             key: Some(Bytes::copy_from_slice(k.as_bytes())),
             value: v.map(|v| Bytes::copy_from_slice(v.as_bytes())),
             headers: Default::default(),
         })
         .collect();
-    let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+    super::batch::encode_one_batch(&mut records, Compression::None)
+        .unwrap()
+        .freeze()
 }
 
 /// Every (offset, key, value) in the log.
