@@ -14,9 +14,8 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ApiKey, FetchResponse, ProduceRequest, RequestHeader, TopicName};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, TimestampType};
+use weir_broker::log::batch::encode_one_batch;
 use weir_broker::log::index::{OffsetIndex, TimeIndex};
 use weir_broker::log::validate::validate_and_assign;
 use weir_broker::log::{Log, LogConfig, TimestampType as LogTimestampType};
@@ -34,7 +33,7 @@ fn now_ms() -> i64 {
 
 /// One v2 record batch of `n` records with `value` bytes each.
 fn batch(n: usize, value: usize, compression: Compression, ts: i64) -> Bytes {
-    let records: Vec<Record> = (0..n)
+    let mut records: Vec<Record> = (0..n)
         .map(|i| Record {
             transactional: false,
             control: false,
@@ -44,7 +43,7 @@ fn batch(n: usize, value: usize, compression: Compression, ts: i64) -> Bytes {
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: i as i32,
+            sequence: -1,
             timestamp: ts,
             key: Some(Bytes::from(format!("key-{i}"))),
             value: Some(Bytes::from(
@@ -55,17 +54,9 @@ fn batch(n: usize, value: usize, compression: Compression, ts: i64) -> Bytes {
             headers: Default::default(),
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encode batch");
-    buf.freeze()
+    encode_one_batch(&mut records, compression)
+        .expect("encode batch")
+        .freeze()
 }
 
 fn config() -> Criterion {

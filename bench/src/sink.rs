@@ -469,9 +469,8 @@ mod tests {
     use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
     use kafka_protocol::messages::FetchRequest;
-    use kafka_protocol::records::{
-        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
+    use kafka_protocol::records::{Compression, Record, TimestampType};
+    use weir_broker::log::batch::encode_one_batch;
 
     fn state() -> SinkState {
         SinkState::new("127.0.0.1:9099".parse().expect("address"), 3)
@@ -502,7 +501,7 @@ mod tests {
     }
 
     fn batch(n: usize) -> Bytes {
-        let records: Vec<Record> = (0..n)
+        let mut records: Vec<Record> = (0..n)
             .map(|i| Record {
                 transactional: false,
                 control: false,
@@ -512,24 +511,16 @@ mod tests {
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: i as i64,
-                sequence: i as i32,
+                sequence: -1,
                 timestamp: 1_000,
                 key: None,
                 value: Some(Bytes::from(vec![b'x'; 10])),
                 headers: Default::default(),
             })
             .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression: Compression::Lz4,
-            },
-        )
-        .expect("batch");
-        buf.freeze()
+        encode_one_batch(&mut records, Compression::Lz4)
+            .expect("batch")
+            .freeze()
     }
 
     #[test]
