@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -52,25 +52,10 @@ pub async fn run(
         client: client.clone(),
         resolve: Arc::new(crate::cluster::build::bootstrap_service::address),
     });
-    let (stop_clusters, stop_topics) = {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        });
-        let mut a = rx.clone();
-        let mut b = rx;
-        (
-            async move {
-                let _ = a.wait_for(|stop| *stop).await;
-            },
-            async move {
-                let _ = b.wait_for(|stop| *stop).await;
-            },
-        )
-    };
+    // Both controllers stop on the same signal.
+    let stop = shutdown.shared();
     let topics = Controller::new(api::<KafkaTopic>(&client, ns), watcher::Config::default())
-        .graceful_shutdown_on(stop_topics)
+        .graceful_shutdown_on(stop.clone())
         .run(topic::reconcile, topic::error_policy, topics_ctx)
         .for_each(|result| async move {
             match result {
@@ -83,7 +68,7 @@ pub async fn run(
         .owns(api::<ConfigMap>(&client, ns), config.clone())
         .owns(api::<Service>(&client, ns), config.clone())
         .owns(api::<PodDisruptionBudget>(&client, ns), config)
-        .graceful_shutdown_on(stop_clusters)
+        .graceful_shutdown_on(stop)
         .run(cluster::reconcile, cluster::error_policy, ctx)
         .for_each(|result| async move {
             match result {
