@@ -171,16 +171,6 @@ impl ProducerState {
             last_offset: h.last_offset(),
         });
     }
-
-    /// How many producers are tracked.
-    pub fn len(&self) -> usize {
-        self.producers.len()
-    }
-
-    /// Whether no producer is tracked.
-    pub fn is_empty(&self) -> bool {
-        self.producers.is_empty()
-    }
 }
 
 /// A header standing in for a not-yet-placed batch while checking a

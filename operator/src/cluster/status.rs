@@ -4,7 +4,6 @@
 //! their status does).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use kube::ResourceExt;
 
 use super::build::bootstrap_service;
 use super::observe::Observed;
@@ -148,11 +147,6 @@ pub fn compute(
         },
         bootstrap: Some(bootstrap_service::address(cluster)),
     }
-}
-
-/// Whether the cluster has a name and namespace, which every step needs.
-pub fn is_addressable(cluster: &KafkaCluster) -> bool {
-    cluster.namespace().is_some() && !cluster.name_any().is_empty()
 }
 
 #[cfg(test)]
