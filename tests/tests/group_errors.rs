@@ -250,11 +250,16 @@ async fn stale_generations_rebalances_and_oversized_metadata_get_kafka_errors() 
         5,
         &join_request("g", first_try.member_id.as_str(), 10_000),
     );
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(
-        heartbeat(&mut client, "g", &member, generation),
-        REBALANCE_IN_PROGRESS
-    );
+    // The join is parked, not answered; wait until the coordinator has
+    // taken it and moved the group into a rebalance.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while heartbeat(&mut client, "g", &member, generation) != REBALANCE_IN_PROGRESS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second join never started a rebalance"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(
         commit(&mut client, "g", &member, generation, "watched", ""),
         REBALANCE_IN_PROGRESS

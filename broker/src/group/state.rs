@@ -257,6 +257,14 @@ impl Group {
     }
 
     fn transition(&mut self, state: GroupState, now_ms: i64) {
+        tracing::debug!(
+            group = %self.id,
+            from = self.state.name(),
+            to = state.name(),
+            generation = self.generation_id,
+            members = ?self.members.keys().collect::<Vec<_>>(),
+            "group transition"
+        );
         self.state = state;
         self.state_timestamp_ms = now_ms;
     }
@@ -685,6 +693,7 @@ impl Group {
 
     /// Removes a member that left or expired and rebalances the rest.
     fn member_gone(&mut self, id: &str, now_ms: i64, deliveries: &mut Vec<Delivery>) {
+        tracing::debug!(group = %self.id, member = %id, state = self.state.name(), "member removed");
         if let Some(m) = self.members.get(id) {
             if m.awaiting_join {
                 deliveries.push(Delivery::Join(
@@ -750,6 +759,10 @@ impl Group {
                     let protocol_name = self.protocol_name.clone();
                     for m in self.members.values_mut() {
                         m.assignment = by_member.remove(&m.id).unwrap_or_default();
+                        // Every session restarts when the generation becomes
+                        // Stable, as in Kafka: a member that synced early
+                        // must not expire for the time the leader took.
+                        m.last_heartbeat_ms = now_ms;
                         if m.awaiting_sync {
                             m.awaiting_sync = false;
                             deliveries.push(Delivery::Sync(
