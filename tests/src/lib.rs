@@ -104,7 +104,12 @@ impl Broker {
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(&self.args)
-            .env("RUST_LOG", "info")
+            // Group transitions at debug: a failed group test shows why.
+            .env(
+                "RUST_LOG",
+                std::env::var("WEIR_TEST_LOG")
+                    .unwrap_or_else(|_| "info,weir_broker::group=debug".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
@@ -178,6 +183,18 @@ impl Broker {
             .map(|(_, b)| b.to_string())
             .unwrap_or_default();
         Ok((status, body))
+    }
+
+    /// The broker's peak resident memory in KiB (`VmHWM`), to prove that
+    /// hostile input did not make it allocate.
+    pub fn peak_resident_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("broker running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc status")
     }
 
     /// Kills the process with SIGKILL, as a crash would.

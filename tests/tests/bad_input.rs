@@ -110,6 +110,85 @@ async fn garbage_frames_are_disconnected_and_other_clients_are_unaffected() {
     still_serving(&broker, "safe");
 }
 
+/// A request header of `api_key`/`version`; flexible versions take the
+/// header's tagged-field count.
+fn header(frame: &mut BytesMut, api_key: ApiKey, version: i16, flexible: bool) {
+    frame.put_i16(api_key as i16);
+    frame.put_i16(version);
+    frame.put_i32(7);
+    frame.put_i16(-1);
+    if flexible {
+        frame.put_u8(0);
+    }
+}
+
+fn sized(body: BytesMut) -> BytesMut {
+    let mut frame = BytesMut::new();
+    frame.put_i32(body.len() as i32);
+    frame.put_slice(&body);
+    frame
+}
+
+#[tokio::test]
+async fn an_array_count_beyond_its_frame_is_refused_before_anything_is_allocated() {
+    let broker = Broker::start();
+    seeded(&broker, "safe").await;
+    let before = broker.peak_resident_kib();
+
+    // LeaveGroup v3: group id, then a members array claiming i32::MAX entries.
+    let mut body = BytesMut::new();
+    header(&mut body, ApiKey::LeaveGroup, 3, false);
+    body.put_i16(1);
+    body.put_u8(b'g');
+    body.put_i32(i32::MAX);
+    body.put_slice(&[0; 16]);
+    let leave_v3 = sized(body);
+
+    // LeaveGroup v5 (flexible): the same with a compact array of u32::MAX - 1.
+    let mut body = BytesMut::new();
+    header(&mut body, ApiKey::LeaveGroup, 5, true);
+    body.put_u8(2);
+    body.put_u8(b'g');
+    body.put_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    body.put_slice(&[0; 16]);
+    let leave_v5 = sized(body);
+
+    // Metadata v0: a topics array of 54 million entries in five bytes.
+    let mut body = BytesMut::new();
+    header(&mut body, ApiKey::Metadata, 0, false);
+    body.put_slice(&[0x03, 0x3c, 0x0c, 0x00, 0xb6]);
+    let metadata_v0 = sized(body);
+
+    // Produce v9 (flexible): a topic-data array of a billion entries.
+    let mut body = BytesMut::new();
+    header(&mut body, ApiKey::Produce, 9, true);
+    body.put_u8(0);
+    body.put_i16(-1);
+    body.put_i32(30_000);
+    body.put_slice(&[0x80, 0x80, 0x80, 0x80, 0x04]);
+    let produce_v9 = sized(body);
+
+    for (name, frame) in [
+        ("LeaveGroup v3", leave_v3),
+        ("LeaveGroup v5", leave_v5),
+        ("Metadata v0", metadata_v0),
+        ("Produce v9", produce_v9),
+    ] {
+        let mut c = broker.raw();
+        c.send_raw(&frame);
+        assert!(
+            c.is_closed_by_broker(),
+            "{name}: a malformed request closes the connection"
+        );
+    }
+    still_serving(&broker, "safe");
+    let after = broker.peak_resident_kib();
+    assert!(
+        after < before + 64 * 1024,
+        "peak resident memory grew from {before} KiB to {after} KiB"
+    );
+}
+
 #[tokio::test]
 async fn a_frame_over_socket_request_max_bytes_is_disconnected() {
     let broker = Broker::start_with(&["--socket-request-max-bytes", "2000"]);
