@@ -12,6 +12,8 @@ import time
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
+from kafka_python_workaround import subscribe_when_known
+
 bootstrap = sys.argv[1]
 topic = "py-groups"
 group = "py-group"
@@ -25,8 +27,7 @@ producer.flush()
 
 
 def consumer():
-    return KafkaConsumer(
-        topic,
+    c = KafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group,
         auto_offset_reset="earliest",
@@ -35,6 +36,8 @@ def consumer():
         heartbeat_interval_ms=500,
         consumer_timeout_ms=500,
     )
+    subscribe_when_known(c, topic)
+    return c
 
 
 a, b = consumer(), consumer()
@@ -47,7 +50,7 @@ def run(c):
     # Each consumer polls on its own thread, as applications do: kafka-python
     # blocks in poll() while its join is pending.
     while not stop.is_set():
-        for records in c.poll(timeout_ms=100).values():
+        for records in c.poll(timeout_ms=1000).values():
             with lock:
                 seen.update(int(r.value) for r in records)
 

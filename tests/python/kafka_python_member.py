@@ -10,6 +10,8 @@ import sys
 
 from kafka import KafkaConsumer
 
+from kafka_python_workaround import subscribe_when_known
+
 bootstrap, group, topic = sys.argv[1:4]
 running = True
 
@@ -21,7 +23,6 @@ def stop(*_):
 
 signal.signal(signal.SIGTERM, stop)
 consumer = KafkaConsumer(
-    topic,
     bootstrap_servers=bootstrap,
     group_id=group,
     auto_offset_reset="earliest",
@@ -32,6 +33,7 @@ consumer = KafkaConsumer(
     # the client's own request timeout must outlast a slow machine.
     request_timeout_ms=30000,
 )
+subscribe_when_known(consumer, topic)
 while running:
-    consumer.poll(timeout_ms=100)
+    consumer.poll(timeout_ms=1000)
 consumer.close()
