@@ -103,6 +103,9 @@ async fn records_go_to_the_partition_they_were_sent_to() {
 async fn a_waiting_fetch_gets_records_produced_after_it_started() {
     let broker = Broker::start();
     create(&broker, "longpoll", 1).await;
+    // The reader says when a poll came back empty: its next fetch then
+    // waits at the broker for records that do not exist yet.
+    let (polled_empty, first_empty_poll) = std::sync::mpsc::channel();
     let reader = {
         let bootstrap = broker.bootstrap();
         std::thread::spawn(move || {
@@ -121,14 +124,19 @@ async fn a_waiting_fetch_gets_records_produced_after_it_started() {
             consumer.assign(&tpl).unwrap();
             let deadline = std::time::Instant::now() + Duration::from_secs(30);
             while std::time::Instant::now() < deadline {
-                if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
-                    return m.payload().map(<[u8]>::to_vec);
+                match consumer.poll(Duration::from_millis(500)) {
+                    Some(Ok(m)) => return m.payload().map(<[u8]>::to_vec),
+                    _ => {
+                        let _ = polled_empty.send(());
+                    }
                 }
             }
             None
         })
     };
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    first_empty_poll
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the reader polled");
     broker
         .producer(&[])
         .send(

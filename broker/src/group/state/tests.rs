@@ -358,3 +358,63 @@ fn standalone_commits_need_an_empty_group() {
         Err(ResponseError::IllegalGeneration)
     );
 }
+
+#[test]
+fn a_member_that_goes_silent_during_a_rebalance_is_dropped_by_its_session() {
+    let (mut group, ids) = stable_group(2);
+    let mut out = Vec::new();
+    group.join(
+        &join_request(&ids[0], None, &["range"]),
+        "x",
+        &LIMITS,
+        100,
+        &mut out,
+    );
+    assert_eq!(group.state, GroupState::PreparingRebalance);
+    group.expire_members(9_999, &mut out);
+    group.maybe_complete_join(&LIMITS, 9_999, &mut out);
+    assert_eq!(group.state, GroupState::PreparingRebalance);
+    // The silent member's session (10 s from its last sign of life at 0)
+    // ends long before the rebalance timeout (30 s from 100).
+    group.expire_members(10_000, &mut out);
+    group.maybe_complete_join(&LIMITS, 10_000, &mut out);
+    assert_eq!(group.state, GroupState::CompletingRebalance);
+    assert_eq!(
+        group.members.keys().cloned().collect::<Vec<_>>(),
+        vec![ids[0].clone()]
+    );
+}
+
+#[test]
+fn a_leader_that_closes_before_its_sync_does_not_leave_followers_waiting() {
+    let mut group = Group::new("g", 0);
+    let mut out = Vec::new();
+    let a = join_new(&mut group, 0, 0, &mut out);
+    let b = join_new(&mut group, 1, 0, &mut out);
+    group.maybe_complete_join(&LIMITS, 0, &mut out);
+    assert_eq!(group.state, GroupState::CompletingRebalance);
+    let leader = group.leader.clone().unwrap();
+    let follower = if leader == a { b } else { a };
+    let generation = group.generation_id;
+    let reply = group.sync(
+        &follower,
+        None,
+        generation,
+        None,
+        None,
+        vec![],
+        500,
+        &mut out,
+    );
+    assert_eq!(reply, Reply::Later(follower.clone()));
+    out.clear();
+    group.heartbeat(&follower, None, generation, 9_000);
+    group.expire_members(10_000, &mut out);
+    assert!(!group.members.contains_key(&leader), "the leader expired");
+    assert_eq!(group.state, GroupState::PreparingRebalance);
+    assert!(
+        out.iter().any(|d| matches!(d,
+            Delivery::Sync(m, r) if *m == follower && r.error == Some(ResponseError::RebalanceInProgress))),
+        "the waiting follower is told to rejoin: {out:?}"
+    );
+}
