@@ -10,6 +10,7 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsResponse, CreateTopicsRequest, MetadataRequest, MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
 use rdkafka::Offset;
@@ -20,6 +21,7 @@ const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const MESSAGE_TOO_LARGE: i16 = 10;
 const INVALID_TOPIC_EXCEPTION: i16 = 17;
 const UNSUPPORTED_VERSION: i16 = 35;
+const INVALID_RECORD: i16 = 87;
 
 fn batch(values: &[&[u8]]) -> Bytes {
     record_batch(values, None)
@@ -187,6 +189,100 @@ async fn an_array_count_beyond_its_frame_is_refused_before_anything_is_allocated
         after < before + 64 * 1024,
         "peak resident memory grew from {before} KiB to {after} KiB"
     );
+}
+
+fn zigzag(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+/// A zstd batch of a few kilobytes holding one keyed record whose value is
+/// `inflated` zero bytes; its header claims `claimed_count` records.
+fn zstd_bomb(inflated: u64, claimed_count: i32) -> Bytes {
+    use std::io::Write;
+    let mut prefix = vec![0u8]; // attributes
+    zigzag(&mut prefix, 0); // timestamp delta
+    zigzag(&mut prefix, 0); // offset delta
+    zigzag(&mut prefix, 1);
+    prefix.push(b'k');
+    zigzag(&mut prefix, inflated as i64);
+    let body_len = prefix.len() as u64 + inflated + 1;
+    let mut record_head = Vec::new();
+    zigzag(&mut record_head, body_len as i64);
+
+    let mut payload = Vec::new();
+    let mut z = zstd::stream::write::Encoder::new(&mut payload, 3).unwrap();
+    z.write_all(&record_head).unwrap();
+    z.write_all(&prefix).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..inflated / zeros.len() as u64 {
+        z.write_all(&zeros).unwrap();
+    }
+    z.write_all(&[0]).unwrap(); // no headers
+    z.finish().unwrap();
+
+    let mut b = BytesMut::new();
+    b.put_i64(0);
+    b.put_i32((61 - 12 + payload.len()) as i32);
+    b.put_i32(0);
+    b.put_i8(2);
+    b.put_u32(0); // CRC, below
+    b.put_i16(4); // zstd
+    b.put_i32(0);
+    b.put_i64(1_700_000_000_000);
+    b.put_i64(1_700_000_000_000);
+    b.put_i64(-1);
+    b.put_i16(-1);
+    b.put_i32(-1);
+    b.put_i32(claimed_count);
+    b.put_slice(&payload);
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    b.freeze()
+}
+
+#[tokio::test]
+async fn a_compressed_batch_is_inspected_streaming_not_inflated_whole() {
+    let broker = Broker::start();
+    let topic =
+        NewTopic::new("compacted", 1, TopicReplication::Fixed(1)).set("cleanup.policy", "compact");
+    broker
+        .admin()
+        .create_topics(&[topic], &AdminOptions::new())
+        .await
+        .unwrap();
+    seeded(&broker, "safe").await;
+    let before = broker.peak_resident_kib();
+    let inflated = 256 << 20;
+    let bomb = zstd_bomb(inflated, 1);
+    assert!(bomb.len() < 64 * 1024, "the bomb is {} bytes", bomb.len());
+
+    let mut c = broker.raw();
+    assert_eq!(
+        produce(&mut c, "compacted", 0, bomb),
+        0,
+        "a keyed record is valid, however large it inflates"
+    );
+    assert_eq!(
+        produce(&mut c, "compacted", 0, zstd_bomb(inflated, 2)),
+        INVALID_RECORD,
+        "a header that claims more records than the batch holds"
+    );
+    assert_eq!(
+        produce(&mut c, "safe", 0, zstd_bomb(inflated, 2)),
+        INVALID_RECORD,
+        "plain topics check their records too"
+    );
+    let after = broker.peak_resident_kib();
+    assert!(
+        after < before + 64 * 1024,
+        "peak resident memory grew from {before} KiB to {after} KiB for {inflated} inflated bytes"
+    );
+    still_serving(&broker, "safe");
 }
 
 #[tokio::test]

@@ -191,6 +191,11 @@ pub fn set_log_append_time(batch: &mut [u8], now: i64) {
     let attributes = i16_at(batch, 21) | 0x08;
     batch[21..23].copy_from_slice(&attributes.to_be_bytes());
     batch[35..43].copy_from_slice(&now.to_be_bytes());
+    set_crc(batch);
+}
+
+/// Recomputes the CRC after a change to the fields it covers.
+pub fn set_crc(batch: &mut [u8]) {
     let crc = crc32c::crc32c(&batch[CRC_START..]);
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
 }

@@ -11,14 +11,12 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{Record, RecordBatchDecoder};
-
-use super::batch::{encode_one_batch, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
-use super::LogError;
+use super::batch::{BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+use super::records::{self, KeyHash, KeyHasher};
+use super::{codec, LogError};
 
 /// One segment to clean.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,63 +51,68 @@ pub struct CleanedSegment {
     pub path: PathBuf,
 }
 
-/// Reads every batch of a segment file, in order.
-fn read_batches(path: &Path) -> Result<Vec<Bytes>, LogError> {
+/// Passes every batch of a segment file to `visit`, in order, holding one
+/// batch in memory at a time.
+fn for_each_batch(
+    path: &Path,
+    mut visit: impl FnMut(&[u8]) -> Result<(), LogError>,
+) -> Result<(), LogError> {
     let file = File::open(path).map_err(|e| LogError::io(path, "open segment for cleaning", e))?;
+    let mut left = file
+        .metadata()
+        .map_err(|e| LogError::io(path, "read segment for cleaning", e))?
+        .len();
     let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut batches = Vec::new();
+    let mut buf = Vec::new();
     loop {
         let mut head = [0u8; LOG_OVERHEAD];
         match reader.read_exact(&mut head) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(LogError::io(path, "read segment for cleaning", e)),
         }
         let len = i32::from_be_bytes([head[8], head[9], head[10], head[11]]);
         let total = usize::try_from(len)
             .ok()
             .map(|l| l + LOG_OVERHEAD)
-            .filter(|t| *t >= HEADER_LEN)
+            .filter(|t| *t >= HEADER_LEN && *t as u64 <= left)
             .ok_or_else(|| {
                 LogError::CorruptMessage(format!("{}: batch length {len}", path.display()))
             })?;
-        let mut buf = vec![0u8; total];
+        left -= total as u64;
+        buf.clear();
+        buf.resize(total, 0);
         buf[..LOG_OVERHEAD].copy_from_slice(&head);
         reader
             .read_exact(&mut buf[LOG_OVERHEAD..])
             .map_err(|e| LogError::io(path, "read segment for cleaning", e))?;
-        batches.push(Bytes::from(buf));
+        visit(&buf)?;
     }
-    Ok(batches)
 }
 
-fn decode(batch: &Bytes) -> Result<Vec<Record>, LogError> {
-    let mut buf = batch.clone();
-    RecordBatchDecoder::decode(&mut buf)
-        .map(|set| set.records)
-        .map_err(|e| {
-            LogError::CorruptMessage(format!("batch does not decode during cleaning: {e:#}"))
-        })
+/// The latest offset of every key (by digest) in the batches it is fed.
+#[derive(Debug, Default)]
+pub struct OffsetMap {
+    hasher: KeyHasher,
+    latest: HashMap<KeyHash, i64>,
 }
 
-/// The latest offset of every key in the batches given.
-pub fn build_offset_map<'a>(
-    batches: impl IntoIterator<Item = &'a Bytes>,
-) -> Result<HashMap<Bytes, i64>, LogError> {
-    let mut map = HashMap::new();
-    for batch in batches {
-        if BatchHeader::parse(batch).is_some_and(|h| h.is_control()) {
-            continue;
+impl OffsetMap {
+    /// Records the offsets of the keys in one batch.
+    pub fn add(&mut self, batch: &[u8]) -> Result<(), LogError> {
+        let header = BatchHeader::parse(batch)
+            .ok_or_else(|| LogError::CorruptMessage("truncated batch during cleaning".into()))?;
+        if header.is_control() {
+            return Ok(());
         }
-        for record in decode(batch)? {
+        let latest = &mut self.latest;
+        records::scan(batch, Some(&self.hasher), |_, record| {
             if let Some(key) = record.key {
-                // Copied so the map does not pin whole decompressed batches.
-                let key = Bytes::copy_from_slice(&key);
-                map.insert(key, record.offset);
+                latest.insert(key, header.base_offset + i64::from(record.offset_delta));
             }
-        }
+            Ok(())
+        })
     }
-    Ok(map)
 }
 
 /// What is left of a batch after cleaning.
@@ -119,15 +122,15 @@ pub enum CleanedBatch {
     Unchanged,
     /// Nothing stays.
     Empty,
-    /// Some records stay, re-encoded with their original offsets.
-    Rewritten(Bytes),
+    /// Some records stay, copied byte for byte at their original offsets.
+    Rewritten(Vec<u8>),
 }
 
 /// Cleans one batch: a record stays if it is the latest of its key (or has
 /// no key), and a tombstone stays unless `drop_tombstones`.
 pub fn clean_batch(
-    batch: &Bytes,
-    latest: &HashMap<Bytes, i64>,
+    batch: &[u8],
+    map: &OffsetMap,
     drop_tombstones: bool,
 ) -> Result<CleanedBatch, LogError> {
     let header = BatchHeader::parse(batch)
@@ -135,64 +138,113 @@ pub fn clean_batch(
     if header.is_control() {
         return Ok(CleanedBatch::Unchanged);
     }
-    let records = decode(batch)?;
-    let total = records.len();
-    let mut kept: Vec<Record> = records
-        .into_iter()
-        .filter(|r| match &r.key {
+    let mut keep = Vec::new();
+    let mut max_timestamp = i64::MIN;
+    records::scan(batch, Some(&map.hasher), |_, record| {
+        let offset = header.base_offset + i64::from(record.offset_delta);
+        let stays = match record.key {
             None => true,
             Some(key) => {
-                latest.get(key).is_none_or(|o| *o <= r.offset)
-                    && !(drop_tombstones && r.value.is_none())
+                map.latest.get(&key).is_none_or(|o| *o <= offset)
+                    && !(drop_tombstones && record.tombstone)
             }
-        })
-        .collect();
-    if kept.len() == total {
+        };
+        if stays {
+            max_timestamp = max_timestamp.max(header.base_timestamp + record.timestamp_delta);
+        }
+        keep.push(stays);
+        Ok(())
+    })?;
+    let kept = keep.iter().filter(|k| **k).count();
+    if kept == keep.len() {
         return Ok(CleanedBatch::Unchanged);
     }
-    if kept.is_empty() {
+    if kept == 0 {
         return Ok(CleanedBatch::Empty);
     }
-    let mut out = encode_one_batch(&mut kept, header.compression())?;
-    // The encoder knows nothing of the leader epoch, which the CRC does not
-    // cover: put the original back.
-    super::batch::set_leader_epoch(&mut out, header.partition_leader_epoch);
-    Ok(CleanedBatch::Rewritten(out.freeze()))
+    let max_timestamp = if header.is_log_append_time() {
+        header.max_timestamp
+    } else {
+        max_timestamp
+    };
+    rewrite(batch, &header, &keep, kept, max_timestamp).map(CleanedBatch::Rewritten)
+}
+
+/// Builds a batch of the kept records under the original header, as
+/// Kafka's cleaner does: same base offset, last offset delta, producer
+/// fields and leader epoch; new count, max timestamp, length and CRC.
+fn rewrite(
+    batch: &[u8],
+    header: &BatchHeader,
+    keep: &[bool],
+    kept: usize,
+    max_timestamp: i64,
+) -> Result<Vec<u8>, LogError> {
+    let mut out = batch[..HEADER_LEN].to_vec();
+    let write_failed =
+        |e: std::io::Error| LogError::CorruptMessage(format!("recompressing a cleaned batch: {e}"));
+    {
+        let mut payload =
+            codec::compressor(header.compression(), &mut out).map_err(write_failed)?;
+        records::copy_records(
+            batch,
+            |i| keep.get(i).copied().unwrap_or(false),
+            &mut payload,
+        )?;
+        payload.finish().map_err(write_failed)?;
+    }
+    let batch_length = i32::try_from(out.len() - LOG_OVERHEAD)
+        .map_err(|_| LogError::InvalidRecord("cleaned batch over 2 GiB".into()))?;
+    let count = i32::try_from(kept).unwrap_or(i32::MAX);
+    out[8..12].copy_from_slice(&batch_length.to_be_bytes());
+    out[35..43].copy_from_slice(&max_timestamp.to_be_bytes());
+    out[57..61].copy_from_slice(&count.to_be_bytes());
+    super::batch::set_crc(&mut out);
+    Ok(out)
 }
 
 /// Cleans the planned segments; returns the cleaned copies of those that
-/// changed. Reads only closed segments, so it runs without the log's lock.
+/// changed. Reads only closed segments, so it runs without the log's lock,
+/// and holds one batch at a time (and one digest per key).
 pub fn clean(plan: &CleaningPlan) -> Result<Vec<CleanedSegment>, LogError> {
-    let mut segments = Vec::with_capacity(plan.segments.len());
+    let mut map = OffsetMap::default();
     for s in &plan.segments {
-        segments.push((s, read_batches(&s.path)?));
+        for_each_batch(&s.path, |batch| map.add(batch))?;
     }
-    let latest = build_offset_map(segments.iter().flat_map(|(_, batches)| batches.iter()))?;
     let mut cleaned = Vec::new();
-    for (segment, batches) in &segments {
+    for segment in &plan.segments {
         let drop_tombstones =
             segment.max_timestamp >= 0 && segment.max_timestamp < plan.tombstone_horizon_ms;
-        let mut out = BytesMut::new();
+        let path = segment.path.with_extension("log.cleaned");
+        let file =
+            File::create(&path).map_err(|e| LogError::io(&path, "create cleaned segment", e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
         let mut changed = false;
-        for batch in batches {
-            match clean_batch(batch, &latest, drop_tombstones)? {
-                CleanedBatch::Unchanged => out.extend_from_slice(batch),
-                CleanedBatch::Empty => changed = true,
-                CleanedBatch::Rewritten(b) => {
-                    changed = true;
-                    out.extend_from_slice(&b);
-                }
+        let written = for_each_batch(&segment.path, |batch| {
+            let kept = match clean_batch(batch, &map, drop_tombstones)? {
+                CleanedBatch::Unchanged => Some(std::borrow::Cow::Borrowed(batch)),
+                CleanedBatch::Empty => None,
+                CleanedBatch::Rewritten(b) => Some(std::borrow::Cow::Owned(b)),
+            };
+            changed |= !matches!(kept, Some(std::borrow::Cow::Borrowed(_)));
+            match kept {
+                Some(b) => out
+                    .write_all(&b)
+                    .map_err(|e| LogError::io(&path, "write cleaned segment", e)),
+                None => Ok(()),
             }
-        }
-        if !changed {
+        })
+        .and_then(|()| {
+            out.into_inner()
+                .map_err(|e| LogError::io(&path, "write cleaned segment", e.into_error()))?
+                .sync_all()
+                .map_err(|e| LogError::io(&path, "write cleaned segment", e))
+        });
+        if written.is_err() || !changed {
+            let _ = std::fs::remove_file(&path);
+            written?;
             continue;
         }
-        let path = segment.path.with_extension("log.cleaned");
-        let mut file =
-            File::create(&path).map_err(|e| LogError::io(&path, "create cleaned segment", e))?;
-        file.write_all(&out)
-            .and_then(|_| file.sync_all())
-            .map_err(|e| LogError::io(&path, "write cleaned segment", e))?;
         cleaned.push(CleanedSegment {
             base_offset: segment.base_offset,
             path,
@@ -204,7 +256,24 @@ pub fn clean(plan: &CleaningPlan) -> Result<Vec<CleanedSegment>, LogError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafka_protocol::records::{Compression, TimestampType};
+    use crate::log::batch::encode_one_batch;
+    use bytes::Bytes;
+    use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, TimestampType};
+
+    fn decode(batch: &[u8]) -> Result<Vec<Record>, LogError> {
+        let mut buf = Bytes::copy_from_slice(batch);
+        RecordBatchDecoder::decode(&mut buf)
+            .map(|set| set.records)
+            .map_err(|e| LogError::CorruptMessage(format!("{e:#}")))
+    }
+
+    fn offset_map(batches: &[&Bytes]) -> OffsetMap {
+        let mut map = OffsetMap::default();
+        for b in batches {
+            map.add(b).unwrap();
+        }
+        map
+    }
 
     fn batch(records: &[(i64, &str, Option<&str>)], compression: Compression) -> Bytes {
         let mut records: Vec<Record> = records
@@ -230,7 +299,7 @@ mod tests {
             .freeze()
     }
 
-    fn kept(b: &Bytes) -> Vec<(i64, String, Option<String>)> {
+    fn kept(b: &[u8]) -> Vec<(i64, String, Option<String>)> {
         decode(b)
             .unwrap()
             .into_iter()
@@ -246,7 +315,13 @@ mod tests {
 
     #[test]
     fn only_the_latest_value_of_each_key_stays_at_its_offset() {
-        for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+        for compression in [
+            Compression::None,
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
             let old = batch(
                 &[
                     (0, "a", Some("1")),
@@ -256,7 +331,7 @@ mod tests {
                 compression,
             );
             let new = batch(&[(3, "b", Some("2")), (4, "c", Some("1"))], compression);
-            let latest = build_offset_map([&old, &new]).unwrap();
+            let latest = offset_map(&[&old, &new]);
             let CleanedBatch::Rewritten(cleaned) = clean_batch(&old, &latest, false).unwrap()
             else {
                 panic!("expected a rewrite")
@@ -275,7 +350,7 @@ mod tests {
     #[test]
     fn tombstones_stay_until_the_horizon_and_hide_older_values() {
         let b = batch(&[(0, "a", Some("1")), (1, "a", None)], Compression::None);
-        let latest = build_offset_map([&b]).unwrap();
+        let latest = offset_map(&[&b]);
         let CleanedBatch::Rewritten(kept_tombstone) = clean_batch(&b, &latest, false).unwrap()
         else {
             panic!()

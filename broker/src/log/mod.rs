@@ -8,9 +8,11 @@
 
 pub mod batch;
 pub mod cleaner;
+pub mod codec;
 pub mod epoch;
 pub mod index;
 pub mod producer_state;
+pub mod records;
 pub mod segment;
 pub mod validate;
 

@@ -2,10 +2,8 @@
 //! `LogValidator` does: a pure function over the request's bytes, so every
 //! rule is tested without touching a file.
 
-use bytes::Bytes;
-use kafka_protocol::records::RecordBatchDecoder;
-
 use super::batch::{self, BatchHeader, LOG_OVERHEAD};
+use super::records;
 use super::segment::PlacedBatch;
 use super::{LogConfig, LogError, TimestampType};
 
@@ -68,9 +66,7 @@ pub fn validate_and_assign(
             return Err(LogError::CorruptMessage("record batch CRC mismatch".into()));
         }
         validate_header(&header, config, now_ms)?;
-        if config.compact {
-            require_keys(bytes)?;
-        }
+        inspect_records(bytes, config.compact)?;
         placed.push(PlacedBatch {
             header,
             start: pos,
@@ -129,16 +125,18 @@ fn validate_header(h: &BatchHeader, config: &LogConfig, now_ms: i64) -> Result<(
     Ok(())
 }
 
-fn require_keys(batch: &[u8]) -> Result<(), LogError> {
-    let mut bytes = Bytes::copy_from_slice(batch);
-    let set = RecordBatchDecoder::decode(&mut bytes)
-        .map_err(|e| LogError::CorruptMessage(format!("record batch does not decode: {e:#}")))?;
-    if set.records.iter().any(|r| r.key.is_none()) {
-        return Err(LogError::InvalidRecord(
-            "Compacted topic cannot accept message without key".into(),
-        ));
-    }
-    Ok(())
+/// Reads every record as Kafka's `LogValidator` does, streaming and
+/// skipping values: their count and sizes must match the header, and a
+/// compacted topic needs a key on each.
+fn inspect_records(batch: &[u8], compact: bool) -> Result<(), LogError> {
+    records::scan(batch, None, |_, record| {
+        if compact && !record.has_key {
+            return Err(LogError::InvalidRecord(
+                "Compacted topic cannot accept message without key".into(),
+            ));
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
