@@ -491,6 +491,18 @@ impl RawClient {
         Some(Resp::decode(&mut frame, version).expect("decode response"))
     }
 
+    /// Whether response bytes arrive within `wait`, without consuming
+    /// them; `false` also when the broker closed the connection.
+    pub fn has_bytes_within(&mut self, wait: Duration) -> bool {
+        self.stream.set_read_timeout(Some(wait)).expect("timeout");
+        let mut probe = [0u8; 1];
+        let ready = matches!(self.stream.peek(&mut probe), Ok(n) if n > 0);
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        ready
+    }
+
     /// Writes bytes as they are.
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write");

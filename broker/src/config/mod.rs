@@ -6,6 +6,7 @@
 //! then flags and `WEIR_*` environment variables — and parsed once, so the three
 //! ways of configuring the broker cannot disagree on meaning.
 
+pub mod connections;
 pub mod listener;
 pub mod topic;
 
@@ -16,6 +17,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::group::state::GroupLimits;
 
+pub use connections::ConnectionLimits;
 pub use listener::Listener;
 
 /// How the broker writes its logs.
@@ -261,6 +263,8 @@ pub struct BrokerConfig {
     pub groups: GroupConfig,
     /// How often the log cleaner looks for compacted logs to clean.
     pub log_cleaner_backoff_ms: u64,
+    /// Connection and request-queue limits.
+    pub connections: ConnectionLimits,
     /// Keys that were given but mean nothing to weir; logged as warnings.
     pub unknown_keys: Vec<String>,
 }
@@ -439,6 +443,7 @@ impl BrokerConfig {
             .keys()
             .filter(|k| {
                 !BROKER_KEYS.contains(&k.as_str())
+                    && !connections::KEYS.contains(&k.as_str())
                     && !topic::TOPIC_CONFIGS
                         .iter()
                         .any(|d| d.broker_key == k.as_str())
@@ -473,6 +478,7 @@ impl BrokerConfig {
             topic_defaults,
             groups: GroupConfig::from_properties(props)?,
             log_cleaner_backoff_ms: parse(props, "log.cleaner.backoff.ms", 15_000)?,
+            connections: ConnectionLimits::from_properties(props, socket_request_max_bytes)?,
             unknown_keys,
         })
     }

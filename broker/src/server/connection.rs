@@ -7,18 +7,28 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
+use tokio::time::error::Elapsed;
+use tokio::time::timeout;
 
+use super::admission::Admission;
 use super::dispatch::{self, Outcome};
-use super::frame::{read_frame, FrameError};
+use super::frame::{read_body, read_size, FrameError};
 use crate::broker::Broker;
 
 /// Serves a connection until the client leaves, sends something Kafka would
-/// disconnect for, or the broker shuts down.
-pub async fn serve(broker: Arc<Broker>, socket: TcpStream, peer: SocketAddr) {
+/// disconnect for, stays silent for `connections.max.idle.ms`, or the broker
+/// shuts down.
+pub async fn serve(
+    broker: Arc<Broker>,
+    admission: Arc<Admission>,
+    socket: TcpStream,
+    peer: SocketAddr,
+) {
     broker.metrics.connections.inc();
     if let Err(e) = socket.set_nodelay(true) {
         tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
@@ -27,19 +37,20 @@ pub async fn serve(broker: Arc<Broker>, socket: TcpStream, peer: SocketAddr) {
     let mut reader = BufReader::with_capacity(64 * 1024, read);
     let mut writer = BufWriter::with_capacity(64 * 1024, write);
     let max = broker.config.socket_request_max_bytes;
+    let idle = Duration::from_millis(broker.config.connections.connections_max_idle_ms);
     let mut out = BytesMut::new();
     loop {
-        let frame = match read_frame(&mut reader, max).await {
-            Ok(Some(frame)) => frame,
-            Ok(None) => break,
-            Err(FrameError::Io(e)) => {
-                tracing::debug!(%peer, error = %e, "connection error");
-                break;
-            }
-            Err(e) => {
-                tracing::warn!(%peer, error = %e, "closing connection");
-                break;
-            }
+        // Idle is the time waiting for the client's bytes; waiting for room
+        // in the request queue is the broker's doing and does not count.
+        let Some(size) = received(timeout(idle, read_size(&mut reader, max)).await, peer) else {
+            break;
+        };
+        let _queued = admission.reserve(size).await;
+        let body = timeout(idle, read_body(&mut reader, size))
+            .await
+            .map(|r| r.map(Some));
+        let Some(frame) = received(body, peer) else {
+            break;
         };
         match dispatch::handle_frame(&broker, frame, peer, &mut out).await {
             Outcome::Respond(framed) => {
@@ -50,9 +61,18 @@ pub async fn serve(broker: Arc<Broker>, socket: TcpStream, peer: SocketAddr) {
                     }
                     Ok::<_, std::io::Error>(())
                 };
-                if let Err(e) = written.await {
-                    tracing::debug!(%peer, error = %e, "write failed");
-                    break;
+                // A client that stops reading is dropped like an idle one,
+                // rather than holding its response and queue bytes forever.
+                match timeout(idle, written).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "write failed");
+                        break;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "closing connection that stopped reading");
+                        break;
+                    }
                 }
             }
             Outcome::NoResponse => {
@@ -66,6 +86,29 @@ pub async fn serve(broker: Arc<Broker>, socket: TcpStream, peer: SocketAddr) {
             }
         }
     }
-    let _ = writer.flush().await;
+    let _ = timeout(idle, writer.flush()).await;
     broker.metrics.connections.dec();
+}
+
+/// What a read gave: the value, or `None` (logged) when the connection is
+/// to be closed: the client left, idled out or sent a refused frame.
+fn received<T>(
+    read: Result<Result<Option<T>, FrameError>, Elapsed>,
+    peer: SocketAddr,
+) -> Option<T> {
+    match read {
+        Ok(Ok(value)) => value,
+        Err(_) => {
+            tracing::debug!(%peer, "closing idle connection (connections.max.idle.ms)");
+            None
+        }
+        Ok(Err(FrameError::Io(e))) => {
+            tracing::debug!(%peer, error = %e, "connection error");
+            None
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(%peer, error = %e, "closing connection");
+            None
+        }
+    }
 }

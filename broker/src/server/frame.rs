@@ -26,11 +26,13 @@ pub enum FrameError {
     Io(#[from] std::io::Error),
 }
 
-/// Reads one frame; `Ok(None)` when the peer closed between frames.
-pub async fn read_frame<R: AsyncRead + Unpin>(
+/// Reads a frame's size prefix; `Ok(None)` when the peer closed between
+/// frames. The body is read separately so the caller can reserve its
+/// memory first (`queued.max.request.bytes`).
+pub async fn read_size<R: AsyncRead + Unpin>(
     reader: &mut R,
     max_size: i32,
-) -> Result<Option<Bytes>, FrameError> {
+) -> Result<Option<u32>, FrameError> {
     let mut size = [0u8; 4];
     match reader.read_exact(&mut size).await {
         Ok(_) => {}
@@ -47,10 +49,19 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
             max: max_size,
         });
     }
-    let len = usize::try_from(size).map_err(|_| FrameError::InvalidSize(size))?;
-    let mut buf = BytesMut::zeroed(len);
+    u32::try_from(size)
+        .map(Some)
+        .map_err(|_| FrameError::InvalidSize(size))
+}
+
+/// Reads a frame body of `size` bytes (from [`read_size`]).
+pub async fn read_body<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    size: u32,
+) -> Result<Bytes, FrameError> {
+    let mut buf = BytesMut::zeroed(size as usize);
     match reader.read_exact(&mut buf).await {
-        Ok(_) => Ok(Some(buf.freeze())),
+        Ok(_) => Ok(buf.freeze()),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(FrameError::Truncated),
         Err(e) => Err(e.into()),
     }
@@ -63,24 +74,23 @@ mod tests {
     #[tokio::test]
     async fn oversized_negative_and_truncated_frames_are_refused() {
         let mut ok: &[u8] = &[0, 0, 0, 2, 7, 8];
-        assert_eq!(
-            read_frame(&mut ok, 10).await.unwrap().unwrap().as_ref(),
-            &[7, 8]
-        );
-        assert!(read_frame(&mut ok, 10).await.unwrap().is_none());
+        let size = read_size(&mut ok, 10).await.unwrap().unwrap();
+        assert_eq!(read_body(&mut ok, size).await.unwrap().as_ref(), &[7, 8]);
+        assert!(read_size(&mut ok, 10).await.unwrap().is_none());
         let mut big: &[u8] = &[0, 0, 1, 0];
         assert!(matches!(
-            read_frame(&mut big, 10).await,
+            read_size(&mut big, 10).await,
             Err(FrameError::TooLarge { .. })
         ));
         let mut neg: &[u8] = &[0xff, 0xff, 0xff, 0xff];
         assert!(matches!(
-            read_frame(&mut neg, 10).await,
+            read_size(&mut neg, 10).await,
             Err(FrameError::InvalidSize(-1))
         ));
         let mut cut: &[u8] = &[0, 0, 0, 5, 1];
+        let size = read_size(&mut cut, 10).await.unwrap().unwrap();
         assert!(matches!(
-            read_frame(&mut cut, 10).await,
+            read_body(&mut cut, size).await,
             Err(FrameError::Truncated)
         ));
     }

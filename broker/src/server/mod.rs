@@ -1,6 +1,7 @@
 //! The network side of the broker: binding listeners, accepting connections,
 //! and the lifecycle from start to graceful shutdown.
 
+pub mod admission;
 pub mod connection;
 pub mod dispatch;
 pub mod frame;
@@ -13,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use self::admission::Admission;
 use crate::broker::{Broker, StartError};
 use crate::config::BrokerConfig;
 
@@ -63,8 +65,14 @@ pub async fn run(
     tasks.spawn(retention_loop(broker.clone(), stop_rx.clone()));
     tasks.spawn(group_ticker(broker.clone(), stop_rx.clone()));
     tasks.spawn(cleaner_loop(broker.clone(), stop_rx.clone()));
+    let admission = Admission::new(&broker.config.connections);
     for listener in listeners {
-        tasks.spawn(accept_loop(broker.clone(), listener, stop_rx.clone()));
+        tasks.spawn(accept_loop(
+            broker.clone(),
+            admission.clone(),
+            listener,
+            stop_rx.clone(),
+        ));
     }
     broker.set_ready(true);
     tracing::info!(
@@ -84,13 +92,34 @@ pub async fn run(
     Ok(())
 }
 
-async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    broker: Arc<Broker>,
+    admission: Arc<Admission>,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
+        // max.connections: wait for a free slot before accepting, so
+        // further clients wait in the listen backlog.
+        let slot = tokio::select! {
+            slot = admission.connection_slot() => slot,
+            _ = stopped(&mut stop) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
-                    connections.spawn(connection::serve(broker.clone(), socket, peer));
+                    let Some(ip_slot) = admission.admit_ip(peer.ip()) else {
+                        tracing::warn!(%peer, "closing connection: max.connections.per.ip reached");
+                        continue;
+                    };
+                    let broker = broker.clone();
+                    let admission = admission.clone();
+                    connections.spawn(async move {
+                        connection::serve(broker, admission, socket, peer).await;
+                        drop((slot, ip_slot));
+                    });
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
