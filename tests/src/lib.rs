@@ -26,12 +26,23 @@ use rdkafka::message::OwnedMessage;
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
+pub mod kube;
 pub mod process;
 
 /// Finds the `weir-broker` binary next to the test executable's directory
 /// (`target/<profile>/weir-broker`), or at `$WEIR_BROKER_BIN`.
 pub fn broker_binary() -> PathBuf {
-    if let Ok(p) = std::env::var("WEIR_BROKER_BIN") {
+    workspace_binary("weir-broker", "WEIR_BROKER_BIN")
+}
+
+/// Finds the `weir-operator` binary as [`broker_binary`] does, or at
+/// `$WEIR_OPERATOR_BIN`.
+pub fn operator_binary() -> PathBuf {
+    workspace_binary("weir-operator", "WEIR_OPERATOR_BIN")
+}
+
+fn workspace_binary(name: &str, override_var: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(override_var) {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("test executable path");
@@ -39,10 +50,10 @@ pub fn broker_binary() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("test executable lives in target/<profile>/deps");
-    let bin = profile_dir.join("weir-broker");
+    let bin = profile_dir.join(name);
     assert!(
         bin.exists(),
-        "{} not found: run `cargo build -p weir-broker` first (or set WEIR_BROKER_BIN)",
+        "{} not found: run `cargo build --workspace --bins` first (or set {override_var})",
         bin.display()
     );
     bin

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -31,11 +32,51 @@ struct Args {
     /// Log format: `json` or `text`.
     #[arg(long, env = "WEIR_LOG_FORMAT", default_value = "json")]
     log_format: String,
+    /// Seconds a SIGTERM may take before the operator exits regardless (a
+    /// hung API server must not outlast the pod's grace period, 30 s by
+    /// default).
+    #[arg(long, env = "WEIR_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 20)]
+    shutdown_timeout_seconds: u64,
 }
+
+/// Set once elected: from then on a SIGTERM lets reconciles finish and the
+/// Lease be released, within the deadline.
+static LEADING: AtomicBool = AtomicBool::new(false);
+
+/// How long releasing the leader Lease may take on the way out.
+const LEASE_RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let deadline = Duration::from_secs(args.shutdown_timeout_seconds);
+    let work = run(args);
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        _ = shutdown_signal() => {}
+    }
+    if !LEADING.load(Ordering::SeqCst) {
+        // Nothing to hand over: not reconciling, holding no Lease.
+        return Ok(());
+    }
+    // The work sees the same SIGTERM and stops on its own; whatever the API
+    // server does, it gets until the deadline.
+    match tokio::time::timeout(deadline, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                seconds = deadline.as_secs(),
+                "shutdown did not finish in time (is the API server reachable?); exiting"
+            );
+            // Not a return: dropping the runtime would wait for blocked tasks.
+            std::process::exit(0)
+        }
+    }
+}
+
+/// Everything the operator does, from logging set-up to releasing its Lease.
+async fn run(args: Args) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -85,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     tracing::info!("elected leader; reconciling");
+    LEADING.store(true, Ordering::SeqCst);
 
     let namespace = (!args.watch_namespace.is_empty()).then_some(args.watch_namespace.clone());
     let mut lost = leader.clone();
@@ -101,8 +143,10 @@ async fn main() -> anyhow::Result<()> {
     drop(leader);
     match lease_task.await {
         Ok(Ok(manager)) => {
-            if let Err(e) = manager.release().await {
-                tracing::warn!(error = %e, "releasing the lease failed");
+            match tokio::time::timeout(LEASE_RELEASE_TIMEOUT, manager.release()).await {
+                Ok(Ok(())) => tracing::info!("released the leader lease"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "releasing the lease failed"),
+                Err(_) => tracing::warn!("releasing the lease timed out; it expires on its own"),
             }
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "leader election failed"),

@@ -109,7 +109,9 @@ async fn reconcile_inner(cluster: &KafkaCluster, ctx: &Context) -> Result<Action
 
     let observed = observe::observe(client, cluster).await?;
     let mut failure = None;
-    let outcome = match validate::validate(&cluster.spec) {
+    let valid = validate::validate(&cluster.spec)
+        .and_then(|()| storage::refuse_shrink(&observed.claims, &cluster.spec.storage.size));
+    let outcome = match valid {
         Err(e) => {
             publish(
                 ctx,

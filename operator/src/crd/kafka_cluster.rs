@@ -76,10 +76,11 @@ pub struct KafkaClusterSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!has(oldSelf.storageClassName) || (has(self.storageClassName) && self.storageClassName == oldSelf.storageClassName)").message("storageClassName is immutable"))]
-#[x_kube(validation = Rule::new("quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0").message("storage size cannot shrink"))]
 pub struct StorageSpec {
-    /// Size of each broker's volume, e.g. `10Gi`. May grow, never shrink.
-    #[x_kube(validation = Rule::new("isQuantity(self)").message("size must be a Kubernetes quantity such as 10Gi"))]
+    /// Size of each broker's volume, e.g. `10Gi`. May grow, never shrink
+    /// (the operator refuses a smaller size with a condition: CEL's
+    /// quantity library needs Kubernetes 1.29, and 1.28 is supported).
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?([KMGTPE]i|[kMGTPE])?$"))]
     pub size: String,
     /// Storage class of the claims; the cluster default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
