@@ -6,7 +6,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 
 use super::batch::{BatchHeader, HEADER_LEN};
 use super::codec;
@@ -52,28 +52,33 @@ fn corrupt(e: io::Error) -> LogError {
 }
 
 /// Counts the bytes of one record as they are read, so its declared
-/// length can be checked.
-struct Counted<'r, R: Read> {
+/// length can be checked. Reads straight out of the reader's buffer: no
+/// byte is copied to be skipped.
+struct Counted<'r, R: BufRead> {
     inner: &'r mut R,
     left: u64,
 }
 
-impl<R: Read> Counted<'_, R> {
-    fn byte(&mut self) -> Result<u8, LogError> {
-        let mut b = [0u8; 1];
-        self.exact(&mut b)?;
-        Ok(b[0])
+impl<R: BufRead> Counted<'_, R> {
+    /// The buffered bytes, refilled when empty; an error at the end.
+    fn available(&mut self) -> Result<&[u8], LogError> {
+        let buf = self.inner.fill_buf().map_err(corrupt)?;
+        if buf.is_empty() {
+            return Err(truncated(io::ErrorKind::UnexpectedEof.into()));
+        }
+        Ok(buf)
     }
 
-    fn exact(&mut self, buf: &mut [u8]) -> Result<(), LogError> {
-        if (buf.len() as u64) > self.left {
+    fn byte(&mut self) -> Result<u8, LogError> {
+        if self.left == 0 {
             return Err(invalid(
                 "a record field runs past the record's length".into(),
             ));
         }
-        self.inner.read_exact(buf).map_err(truncated)?;
-        self.left -= buf.len() as u64;
-        Ok(())
+        let b = self.available()?[0];
+        self.inner.consume(1);
+        self.left -= 1;
+        Ok(b)
     }
 
     fn varlong(&mut self) -> Result<i64, LogError> {
@@ -92,21 +97,22 @@ impl<R: Read> Counted<'_, R> {
         i32::try_from(self.varlong()?).map_err(|_| invalid("a varint overflows 32 bits".into()))
     }
 
-    /// Passes `len` bytes to `sink` in fixed-size pieces.
+    /// Passes `len` bytes to `sink` as they sit in the reader's buffer.
     fn stream(&mut self, len: u64, mut sink: impl FnMut(&[u8])) -> Result<(), LogError> {
         if len > self.left {
             return Err(invalid(format!(
                 "a field of {len} bytes runs past the record's length"
             )));
         }
-        let mut buf = [0u8; 4096];
         let mut left = len;
         while left > 0 {
+            let buf = self.available()?;
             let n = left.min(buf.len() as u64) as usize;
-            self.exact(&mut buf[..n])?;
             sink(&buf[..n]);
+            self.inner.consume(n);
             left -= n as u64;
         }
+        self.left -= len;
         Ok(())
     }
 
@@ -129,7 +135,10 @@ fn truncated(e: io::Error) -> LogError {
 }
 
 /// Reads one record's fields, hashing the key when `hasher` is given.
-fn read_record<R: Read>(r: &mut R, hasher: Option<&KeyHasher>) -> Result<RecordSummary, LogError> {
+fn read_record<R: BufRead>(
+    r: &mut R,
+    hasher: Option<&KeyHasher>,
+) -> Result<RecordSummary, LogError> {
     let len = Counted {
         inner: &mut *r,
         left: 10,
@@ -194,11 +203,24 @@ fn records_of(batch: &[u8]) -> Result<(BatchHeader, &[u8]), LogError> {
     Ok((header, &batch[HEADER_LEN..end]))
 }
 
-fn open(batch: &[u8]) -> Result<(BatchHeader, impl Read + '_), LogError> {
+/// The records section of `batch` as a buffered stream: the bytes
+/// themselves when uncompressed, else a decompressor behind a fixed buffer.
+enum Records<'a> {
+    Plain(&'a [u8]),
+    Compressed(BufReader<Box<dyn Read + 'a>>),
+}
+
+fn open(batch: &[u8]) -> Result<(BatchHeader, Records<'_>), LogError> {
     let (header, payload) = records_of(batch)?;
     let compression = codec::codec_of(header.attributes)?;
+    if compression == kafka_protocol::records::Compression::None {
+        return Ok((header, Records::Plain(payload)));
+    }
     let reader = codec::decompressor(compression, payload).map_err(corrupt)?;
-    Ok((header, BufReader::with_capacity(READ_BUFFER, reader)))
+    Ok((
+        header,
+        Records::Compressed(BufReader::with_capacity(READ_BUFFER, reader)),
+    ))
 }
 
 /// Streams every record of `batch` (a whole v2 batch) to `visit`, checking
@@ -207,11 +229,22 @@ fn open(batch: &[u8]) -> Result<(BatchHeader, impl Read + '_), LogError> {
 pub fn scan(
     batch: &[u8],
     hasher: Option<&KeyHasher>,
+    visit: impl FnMut(usize, &RecordSummary) -> Result<(), LogError>,
+) -> Result<(), LogError> {
+    match open(batch)? {
+        (header, Records::Plain(mut reader)) => scan_from(&header, &mut reader, hasher, visit),
+        (header, Records::Compressed(mut reader)) => scan_from(&header, &mut reader, hasher, visit),
+    }
+}
+
+fn scan_from<R: BufRead>(
+    header: &BatchHeader,
+    reader: &mut R,
+    hasher: Option<&KeyHasher>,
     mut visit: impl FnMut(usize, &RecordSummary) -> Result<(), LogError>,
 ) -> Result<(), LogError> {
-    let (header, mut reader) = open(batch)?;
     for index in 0..usize::try_from(header.records_count).unwrap_or(0) {
-        let record = read_record(&mut reader, hasher)?;
+        let record = read_record(reader, hasher)?;
         if record.offset_delta < 0 || record.offset_delta > header.last_offset_delta {
             return Err(invalid(format!(
                 "record offset delta {} is outside the batch's 0..={}",
@@ -220,9 +253,8 @@ pub fn scan(
         }
         visit(index, &record)?;
     }
-    let mut probe = [0u8; 1];
-    match reader.read(&mut probe) {
-        Ok(0) => Ok(()),
+    match reader.fill_buf() {
+        Ok([]) => Ok(()),
         Ok(_) => Err(invalid(format!(
             "the records continue past the header's count of {}",
             header.records_count
@@ -235,14 +267,25 @@ pub fn scan(
 /// decompressed and byte for byte; returns how many were written.
 pub fn copy_records(
     batch: &[u8],
+    keep: impl FnMut(usize) -> bool,
+    out: &mut dyn Write,
+) -> Result<usize, LogError> {
+    match open(batch)? {
+        (header, Records::Plain(mut reader)) => copy_from(&header, &mut reader, keep, out),
+        (header, Records::Compressed(mut reader)) => copy_from(&header, &mut reader, keep, out),
+    }
+}
+
+fn copy_from<R: BufRead>(
+    header: &BatchHeader,
+    reader: &mut R,
     mut keep: impl FnMut(usize) -> bool,
     out: &mut dyn Write,
 ) -> Result<usize, LogError> {
-    let (header, mut reader) = open(batch)?;
     let mut written = 0;
     for index in 0..usize::try_from(header.records_count).unwrap_or(0) {
         let mut raw = Recorder {
-            inner: &mut reader,
+            inner: &mut *reader,
             out: if keep(index) { Some(&mut *out) } else { None },
             failed: None,
         };
@@ -258,23 +301,41 @@ pub fn copy_records(
     Ok(written)
 }
 
-/// A reader that also writes what it reads to `out`, so a record is copied
-/// as it is parsed.
-struct Recorder<'a, R: Read> {
+/// A buffered reader that also writes what is consumed from it to `out`,
+/// so a record is copied as it is parsed.
+struct Recorder<'a, R: BufRead> {
     inner: &'a mut R,
     out: Option<&'a mut dyn Write>,
     failed: Option<io::Error>,
 }
 
-impl<R: Read> Read for Recorder<'_, R> {
+impl<R: BufRead> Read for Recorder<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Recorder<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
         if let Some(out) = self.out.as_mut() {
-            if let Err(e) = out.write_all(&buf[..n]) {
-                self.failed.get_or_insert(e);
+            if let Ok(buf) = self.inner.fill_buf() {
+                if let Err(e) = out.write_all(&buf[..n.min(buf.len())]) {
+                    self.failed.get_or_insert(e);
+                }
             }
         }
-        Ok(n)
+        self.inner.consume(n);
     }
 }
 
