@@ -180,3 +180,65 @@ fn requests_past_queued_max_request_bytes_wait_for_earlier_answers() {
         "small requests flow as usual"
     );
 }
+
+fn open_connections(broker: &Broker) -> i64 {
+    let (_, body) = broker.http_get("/metrics").expect("metrics");
+    body.lines()
+        .find_map(|l| l.strip_prefix("kafka_server_socketservermetrics_connections "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("connections gauge")
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_its_responses_is_dropped_not_buffered_for() {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{BrokerId, FetchRequest};
+    use rdkafka::producer::FutureRecord;
+
+    let broker = Broker::start_with(&["--override", "connections.max.idle.ms=1000"]);
+    {
+        let producer = broker.producer(&[("linger.ms", "20")]);
+        let value = vec![7u8; 10_000];
+        for _ in 0..400 {
+            producer
+                .send(
+                    FutureRecord::<(), _>::to("big").payload(&value),
+                    Duration::from_secs(30),
+                )
+                .await
+                .expect("delivered");
+        }
+    }
+    let before = broker.peak_resident_kib();
+    // 200 pipelined fetches of the whole 4 MB partition, none read back:
+    // answered in full they would be 800 MB.
+    let mut hog = broker.raw();
+    let fetch = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(0)
+        .with_max_bytes(8 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str("big")))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(8 << 20)])]);
+    for _ in 0..200 {
+        hog.send(ApiKey::Fetch, 12, &fetch);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while open_connections(&broker) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the broker kept a connection whose client never reads"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = broker.peak_resident_kib();
+    assert!(
+        after < before + 64 * 1024,
+        "peak resident memory grew from {before} KiB to {after} KiB"
+    );
+    let mut fresh = broker.raw();
+    assert_eq!(api_versions(&mut fresh), 0);
+}
