@@ -21,16 +21,21 @@ fn api_versions(c: &mut RawClient) -> i16 {
     r.error_code
 }
 
-#[test]
-fn connections_past_max_connections_per_ip_are_closed_and_the_others_keep_working() {
-    let broker = Broker::start_with(&["--override", "max.connections.per.ip=2"]);
+/// Two served connections, then a third that has sent an ApiVersions.
+fn two_served_and_a_third(broker: &Broker) -> (RawClient, RawClient, RawClient) {
     let mut first = broker.raw();
     let mut second = broker.raw();
     assert_eq!(api_versions(&mut first), 0);
     assert_eq!(api_versions(&mut second), 0);
-
     let mut third = broker.raw();
     third.send(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
+    (first, second, third)
+}
+
+#[test]
+fn connections_past_max_connections_per_ip_are_closed_and_the_others_keep_working() {
+    let broker = Broker::start_with(&["--override", "max.connections.per.ip=2"]);
+    let (mut first, mut second, mut third) = two_served_and_a_third(&broker);
     assert!(
         third.is_closed_by_broker(),
         "a third connection from 127.0.0.1 is closed"
@@ -66,13 +71,7 @@ fn connections_past_max_connections_per_ip_are_closed_and_the_others_keep_workin
 #[test]
 fn a_client_past_max_connections_waits_until_a_connection_closes() {
     let broker = Broker::start_with(&["--override", "max.connections=2"]);
-    let mut first = broker.raw();
-    let mut second = broker.raw();
-    assert_eq!(api_versions(&mut first), 0);
-    assert_eq!(api_versions(&mut second), 0);
-
-    let mut third = broker.raw();
-    third.send(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
+    let (first, mut second, mut third) = two_served_and_a_third(&broker);
     assert!(
         !third.has_bytes_within(Duration::from_secs(1)),
         "the broker does not serve a third connection while two are open"

@@ -266,17 +266,19 @@ impl Compress for SnappyWriter<'_> {
     }
 }
 
+/// Every codec Kafka defines, for tests that must cover each.
+#[cfg(test)]
+pub(crate) const CODECS: [Compression; 5] = [
+    Compression::None,
+    Compression::Gzip,
+    Compression::Snappy,
+    Compression::Lz4,
+    Compression::Zstd,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const CODECS: [Compression; 5] = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ];
 
     #[test]
     fn every_codec_round_trips_through_the_streaming_reader_and_writer() {

@@ -343,15 +343,8 @@ impl<R: BufRead> BufRead for Recorder<'_, R> {
 mod tests {
     use super::*;
     use crate::log::batch::tests::batch_with;
+    use crate::log::codec::CODECS;
     use kafka_protocol::records::Compression;
-
-    const CODECS: [Compression; 5] = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ];
 
     fn summaries(batch: &[u8], hasher: Option<&KeyHasher>) -> Vec<RecordSummary> {
         let mut out = Vec::new();
