@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{invalid, parse, ConfigError};
+use super::{invalid, parse, parse_at_least_one, ConfigError};
 
 /// How many connections the broker serves and how much request memory
 /// they may hold.
@@ -54,26 +54,16 @@ impl ConnectionLimits {
                 ))
             }
         };
-        let positive = |key: &str| -> Result<usize, ConfigError> {
-            let n: i64 = parse(props, key, i64::from(i32::MAX))?;
-            if n < 1 {
-                return Err(invalid(key, &n.to_string(), "must be at least 1"));
-            }
+        let count = |key: &str| -> Result<usize, ConfigError> {
+            let n = parse_at_least_one(props, key, i64::from(i32::MAX))?;
             Ok(usize::try_from(n).unwrap_or(usize::MAX))
         };
-        let idle: i64 = parse(props, "connections.max.idle.ms", 600_000)?;
-        if idle < 1 {
-            return Err(invalid(
-                "connections.max.idle.ms",
-                &idle.to_string(),
-                "must be at least 1",
-            ));
-        }
+        let idle: u64 = parse_at_least_one(props, "connections.max.idle.ms", 600_000)?;
         Ok(ConnectionLimits {
             queued_max_request_bytes,
-            max_connections: positive("max.connections")?,
-            max_connections_per_ip: positive("max.connections.per.ip")?,
-            connections_max_idle_ms: idle as u64,
+            max_connections: count("max.connections")?,
+            max_connections_per_ip: count("max.connections.per.ip")?,
+            connections_max_idle_ms: idle,
         })
     }
 }

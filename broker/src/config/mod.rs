@@ -402,30 +402,11 @@ impl BrokerConfig {
             "json" => LogFormat::Json,
             other => return Err(invalid("weir.log.format", other, "expected text or json")),
         };
-        let num_partitions: i32 = parse(props, "num.partitions", 1)?;
-        if num_partitions < 1 {
-            return Err(invalid(
-                "num.partitions",
-                &num_partitions.to_string(),
-                "must be at least 1",
-            ));
-        }
-        let default_replication_factor: i16 = parse(props, "default.replication.factor", 1)?;
-        if default_replication_factor < 1 {
-            return Err(invalid(
-                "default.replication.factor",
-                &default_replication_factor.to_string(),
-                "must be at least 1",
-            ));
-        }
-        let socket_request_max_bytes: i32 = parse(props, "socket.request.max.bytes", 104_857_600)?;
-        if socket_request_max_bytes < 1 {
-            return Err(invalid(
-                "socket.request.max.bytes",
-                &socket_request_max_bytes.to_string(),
-                "must be at least 1",
-            ));
-        }
+        let num_partitions: i32 = parse_at_least_one(props, "num.partitions", 1)?;
+        let default_replication_factor: i16 =
+            parse_at_least_one(props, "default.replication.factor", 1)?;
+        let socket_request_max_bytes: i32 =
+            parse_at_least_one(props, "socket.request.max.bytes", 104_857_600)?;
         let node_id = match get("node.id") {
             Some(_) => parse(props, "node.id", 0)?,
             None => parse(props, "broker.id", 0)?,
@@ -533,6 +514,22 @@ fn parse<T: std::str::FromStr>(
             .parse()
             .map_err(|_| invalid(key, v, "wrong type or out of range")),
     }
+}
+
+/// Parses `key` (or takes `default`) and refuses values below 1.
+fn parse_at_least_one<T>(
+    props: &BTreeMap<String, String>,
+    key: &str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8> + ToString,
+{
+    let v = parse(props, key, default)?;
+    if v < T::from(1) {
+        return Err(invalid(key, &v.to_string(), "must be at least 1"));
+    }
+    Ok(v)
 }
 
 fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {

@@ -210,6 +210,31 @@ enum Records<'a> {
     Compressed(BufReader<Box<dyn Read + 'a>>),
 }
 
+impl Read for Records<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Records::Plain(r) => r.read(buf),
+            Records::Compressed(r) => r.read(buf),
+        }
+    }
+}
+
+impl BufRead for Records<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self {
+            Records::Plain(r) => r.fill_buf(),
+            Records::Compressed(r) => r.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        match self {
+            Records::Plain(r) => r.consume(n),
+            Records::Compressed(r) => r.consume(n),
+        }
+    }
+}
+
 fn open(batch: &[u8]) -> Result<(BatchHeader, Records<'_>), LogError> {
     let (header, payload) = records_of(batch)?;
     let compression = codec::codec_of(header.attributes)?;
@@ -229,22 +254,11 @@ fn open(batch: &[u8]) -> Result<(BatchHeader, Records<'_>), LogError> {
 pub fn scan(
     batch: &[u8],
     hasher: Option<&KeyHasher>,
-    visit: impl FnMut(usize, &RecordSummary) -> Result<(), LogError>,
-) -> Result<(), LogError> {
-    match open(batch)? {
-        (header, Records::Plain(mut reader)) => scan_from(&header, &mut reader, hasher, visit),
-        (header, Records::Compressed(mut reader)) => scan_from(&header, &mut reader, hasher, visit),
-    }
-}
-
-fn scan_from<R: BufRead>(
-    header: &BatchHeader,
-    reader: &mut R,
-    hasher: Option<&KeyHasher>,
     mut visit: impl FnMut(usize, &RecordSummary) -> Result<(), LogError>,
 ) -> Result<(), LogError> {
+    let (header, mut reader) = open(batch)?;
     for index in 0..usize::try_from(header.records_count).unwrap_or(0) {
-        let record = read_record(reader, hasher)?;
+        let record = read_record(&mut reader, hasher)?;
         if record.offset_delta < 0 || record.offset_delta > header.last_offset_delta {
             return Err(invalid(format!(
                 "record offset delta {} is outside the batch's 0..={}",
@@ -267,25 +281,14 @@ fn scan_from<R: BufRead>(
 /// decompressed and byte for byte; returns how many were written.
 pub fn copy_records(
     batch: &[u8],
-    keep: impl FnMut(usize) -> bool,
-    out: &mut dyn Write,
-) -> Result<usize, LogError> {
-    match open(batch)? {
-        (header, Records::Plain(mut reader)) => copy_from(&header, &mut reader, keep, out),
-        (header, Records::Compressed(mut reader)) => copy_from(&header, &mut reader, keep, out),
-    }
-}
-
-fn copy_from<R: BufRead>(
-    header: &BatchHeader,
-    reader: &mut R,
     mut keep: impl FnMut(usize) -> bool,
     out: &mut dyn Write,
 ) -> Result<usize, LogError> {
+    let (header, mut reader) = open(batch)?;
     let mut written = 0;
     for index in 0..usize::try_from(header.records_count).unwrap_or(0) {
         let mut raw = Recorder {
-            inner: &mut *reader,
+            inner: &mut reader,
             out: if keep(index) { Some(&mut *out) } else { None },
             failed: None,
         };
