@@ -11,6 +11,7 @@ import time
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.errors import CommitFailedError, RebalanceInProgressError
 
 from kafka_python_workaround import subscribe_when_known
 
@@ -44,43 +45,61 @@ a, b = consumer(), consumer()
 seen = set()
 lock = threading.Lock()
 stop = threading.Event()
+commit_wanted = threading.Event()
 
 
 def run(c):
-    # Each consumer polls on its own thread, as applications do: kafka-python
-    # blocks in poll() while its join is pending.
+    # Each consumer polls and commits on its own thread, as applications do:
+    # kafka-python blocks in poll() while its join is pending, and a commit
+    # made while the group rebalances fails (REBALANCE_IN_PROGRESS, as in
+    # Kafka), so it is retried after the next poll has rejoined.
     while not stop.is_set():
         for records in c.poll(timeout_ms=1000).values():
             with lock:
                 seen.update(int(r.value) for r in records)
+        if commit_wanted.is_set():
+            try:
+                c.commit()
+            except (CommitFailedError, RebalanceInProgressError):
+                pass
+
+
+def settled():
+    return (len(a.assignment()) + len(b.assignment()) == 4 and a.assignment() and b.assignment()
+            and not (a.assignment() & b.assignment()) and len(seen) >= 40)
+
+
+def committed_and_stable():
+    described = admin.describe_groups([group])[group]
+    if described["group_state"] != "Stable" or len(described["members"]) != 2:
+        return False
+    offsets = admin.list_group_offsets({group: None})[group]
+    return {tp.partition: om.offset for tp, om in offsets.items()} == {0: 10, 1: 10, 2: 10, 3: 10}
 
 
 threads = [threading.Thread(target=run, args=(c,)) for c in (a, b)]
 for t in threads:
     t.start()
-deadline = time.time() + 60
-while (len(a.assignment()) + len(b.assignment()) != 4 or not a.assignment() or not b.assignment()
-       or len(seen) < 40):
-    if time.time() > deadline:
-        stop.set()
-        raise AssertionError(f"group never settled: {a.assignment()} {b.assignment()} {len(seen)}")
-    time.sleep(0.1)
-stop.set()
-for t in threads:
-    t.join()
-assert seen == set(range(40)), sorted(seen)
-assert not (a.assignment() & b.assignment()), "a partition is assigned twice"
-
-for c in (a, b):
-    c.commit()
+try:
+    deadline = time.time() + 60
+    while not settled():
+        if time.time() > deadline:
+            raise AssertionError(f"group never settled: {a.assignment()} {b.assignment()} {len(seen)}")
+        time.sleep(0.1)
+    assert seen == set(range(40)), sorted(seen)
+    commit_wanted.set()
+    while not committed_and_stable():
+        if time.time() > deadline:
+            raise AssertionError(f"offsets never committed: {admin.describe_groups([group])}")
+        time.sleep(0.2)
+finally:
+    stop.set()
+    for t in threads:
+        t.join()
 
 listed = admin.list_groups()
 assert any(g["group_id"] == group for g in listed), listed
-described = admin.describe_groups([group])[group]
-assert described["group_state"] == "Stable", described
-assert len(described["members"]) == 2, described
 offsets = admin.list_group_offsets({group: None})[group]
-assert {tp.partition: om.offset for tp, om in offsets.items()} == {0: 10, 1: 10, 2: 10, 3: 10}, offsets
 # Consumer lag as tools compute it: log end offset minus committed offset.
 ends = a.end_offsets([TopicPartition(topic, p) for p in range(4)])
 lag = {tp.partition: ends[tp] - om.offset for tp, om in offsets.items()}

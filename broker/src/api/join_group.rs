@@ -19,6 +19,13 @@ pub async fn handle(
     request: JoinGroupRequest,
     version: i16,
 ) -> JoinGroupResponse {
+    // KIP-800: clients say why they rejoin; the reason explains rebalances.
+    tracing::debug!(
+        group = %request.group_id.0,
+        member = %request.member_id,
+        reason = request.reason.as_deref().unwrap_or(""),
+        "join group"
+    );
     let join = JoinRequest {
         member_id: request.member_id.to_string(),
         instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
