@@ -5,21 +5,21 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::config::topic::EffectiveTopicConfig;
 use crate::config::BrokerConfig;
-use crate::controller::producer_ids;
-use crate::controller::topics::{self, NewTopic, TopicDefaults};
+use crate::controller::request::{ControllerReply, ControllerRequest};
+use crate::controller::topics::{NewTopic, TopicDefaults};
 use crate::controller::Rejection;
+use crate::forwarding;
 use crate::group::GroupCoordinator;
 use crate::log::LogError;
-use crate::metadata::journal::JournalError;
 use crate::metadata::meta_properties::{self, MetaPropertiesError};
-use crate::metadata::{
-    BrokerRecord, CommitError, Endpoint, MetadataImage, MetadataRecord, MetadataStore, TopicImage,
-};
+use crate::metadata::{BrokerRecord, Endpoint, MetadataImage, TopicImage};
 use crate::metrics::{Metrics, MetricsError};
 use crate::partition::PartitionError;
+use crate::quorum::{MetadataQuorum, QuorumError};
 use crate::replica_manager::ReplicaManager;
 use kafka_protocol::error::ResponseError;
 
@@ -29,9 +29,9 @@ pub enum StartError {
     /// The data directory belongs to another broker or is unreadable.
     #[error(transparent)]
     MetaProperties(#[from] MetaPropertiesError),
-    /// The metadata log could not be opened.
+    /// The metadata quorum could not start.
     #[error(transparent)]
-    Journal(#[from] JournalError),
+    Quorum(#[from] QuorumError),
     /// A partition log could not be opened.
     #[error(transparent)]
     Log(#[from] LogError),
@@ -41,9 +41,6 @@ pub enum StartError {
     /// Metrics could not be registered.
     #[error("metrics: {0}")]
     Metrics(#[from] MetricsError),
-    /// Registering this broker in the metadata failed.
-    #[error("registering broker: {0}")]
-    Register(String),
     /// A listener could not be bound.
     #[error("cannot bind {address}: {source}")]
     Bind {
@@ -61,8 +58,10 @@ pub struct Broker {
     pub config: BrokerConfig,
     /// The cluster this broker belongs to.
     pub cluster_id: String,
-    /// Cluster metadata.
-    pub metadata: MetadataStore,
+    /// Cluster metadata: this broker's member of the metadata quorum.
+    pub quorum: MetadataQuorum,
+    /// Serialises the controller's decisions while this broker is the controller.
+    pub controller_lock: tokio::sync::Mutex<()>,
     /// Hosted partitions.
     pub replicas: ReplicaManager,
     /// Exported metrics.
@@ -71,40 +70,46 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     ready: AtomicBool,
     applied_version: Mutex<u64>,
-    producer_ids: Mutex<Range<i64>>,
+    producer_ids: tokio::sync::Mutex<Range<i64>>,
 }
 
 impl Broker {
-    /// Opens the data directory, replays metadata, registers this broker and
-    /// opens (recovering if needed) every hosted partition.
-    pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, StartError> {
-        let cluster_id = meta_properties::load_or_init(
-            &config.data_dir,
+    /// Opens the data directory and starts this broker's member of the
+    /// metadata quorum. The broker serves nothing until [`Broker::join`].
+    pub async fn open(config: BrokerConfig) -> Result<Arc<Broker>, StartError> {
+        let configured = config.cluster_id.clone().or_else(|| {
+            (!config.cluster.voters.is_empty())
+                .then(|| meta_properties::cluster_id_for_voters(&config.cluster.voters_text()))
+        });
+        let cluster_id =
+            meta_properties::load_or_init(&config.data_dir, config.node_id, configured.as_deref())?;
+        let quorum = MetadataQuorum::start(
+            &config.data_dir.join("__cluster_metadata-0"),
             config.node_id,
-            config.cluster_id.as_deref(),
-        )?;
-        let metadata = MetadataStore::open(&config.data_dir.join("__cluster_metadata-0"))?;
+            &config.cluster,
+            &cluster_id,
+        )
+        .await?;
         let replicas = ReplicaManager::new(config.node_id, config.data_dir.clone());
-        let broker = Arc::new(Broker {
+        Ok(Arc::new(Broker {
             cluster_id,
-            metadata,
+            quorum,
+            controller_lock: tokio::sync::Mutex::new(()),
             replicas,
             metrics: Metrics::new()?,
             groups: GroupCoordinator::new(config.groups.clone()),
             ready: AtomicBool::new(false),
             applied_version: Mutex::new(0),
-            producer_ids: Mutex::new(0..0),
+            producer_ids: tokio::sync::Mutex::new(0..0),
             config,
-        });
-        broker.register()?;
-        let image = broker.image();
-        broker.apply(&image)?;
-        broker.groups.load(&broker)?;
-        broker.metrics.active_controller.set(1);
-        Ok(broker)
+        }))
     }
 
-    fn register(&self) -> Result<(), StartError> {
+    /// Joins the cluster: registers with the controller (waiting for one to
+    /// be elected), then opens every hosted partition and the consumer
+    /// groups. The internal listener must already serve, since the quorum
+    /// may need this broker's vote to elect a controller.
+    pub async fn join(&self) -> Result<(), StartError> {
         let record = BrokerRecord {
             node_id: self.config.node_id,
             endpoints: self
@@ -122,45 +127,47 @@ impl Broker {
                 })
                 .collect(),
             rack: self.config.rack.clone(),
+            internal_address: self.config.cluster.internal_advertised.clone(),
         };
-        self.metadata
-            .commit(|image| {
-                let unchanged = image.brokers.get(&record.node_id) == Some(&record);
-                let records = if unchanged {
-                    vec![]
-                } else {
-                    vec![MetadataRecord::RegisterBroker(record.clone())]
-                };
-                Ok::<_, Rejection>((records, ()))
-            })
-            .map_err(|e| StartError::Register(e.to_string()))?;
+        let mut attempt = 0u32;
+        loop {
+            match self
+                .control(ControllerRequest::RegisterBroker(record.clone()))
+                .await
+            {
+                Ok(_) => break,
+                Err(e) => {
+                    attempt += 1;
+                    if attempt % 5 == 1 {
+                        tracing::info!(reason = %e, "waiting for the controller to register this broker");
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        self.apply_current();
+        self.groups.load(self)?;
         Ok(())
     }
 
     /// The current metadata image.
     pub fn image(&self) -> Arc<MetadataImage> {
-        self.metadata.image()
+        self.quorum.image()
     }
 
-    /// Decides and commits a metadata change, then applies it to the hosted
-    /// partitions, so a created topic can be produced to as soon as the
-    /// request that created it returns.
-    pub fn commit<T>(
-        &self,
-        decide: impl FnOnce(&MetadataImage) -> Result<(Vec<MetadataRecord>, T), Rejection>,
-    ) -> Result<T, Rejection> {
-        let (image, outcome) = self.metadata.commit(decide).map_err(|e| match e {
-            CommitError::Rejected(r) => r,
-            CommitError::Journal(e) => {
-                tracing::error!(error = %e, "metadata commit failed");
-                Rejection::new(ResponseError::KafkaStorageError, e.to_string())
-            }
-        })?;
-        self.apply(&image).map_err(|e| {
+    /// Has the controller decide and commit a change, then applies it to
+    /// the hosted partitions, so a created topic can be produced to as soon
+    /// as the request that created it returns.
+    pub async fn control(&self, request: ControllerRequest) -> Result<ControllerReply, Rejection> {
+        forwarding::control(self, request).await
+    }
+
+    /// Brings the hosted partitions in line with the newest image.
+    pub fn apply_current(&self) {
+        let image = self.image();
+        if let Err(e) = self.apply(&image) {
             tracing::error!(error = %e, "applying metadata to partitions failed");
-            Rejection::new(ResponseError::KafkaStorageError, e.to_string())
-        })?;
-        Ok(outcome)
+        }
     }
 
     /// Applies an image to the partitions unless a newer one already was.
@@ -193,7 +200,7 @@ impl Broker {
 
     /// Creates a topic with the broker defaults, as `auto.create.topics.enable`
     /// does. A topic created concurrently by someone else counts as success.
-    pub fn auto_create_topic(&self, name: &str) -> Result<(), Rejection> {
+    pub async fn auto_create_topic(&self, name: &str) -> Result<(), Rejection> {
         let topic = NewTopic {
             name: name.to_string(),
             num_partitions: -1,
@@ -201,31 +208,34 @@ impl Broker {
             assignments: Default::default(),
             configs: Default::default(),
         };
-        let defaults = self.topic_defaults();
-        let created = self.commit(|image| {
-            if image.topic(name).is_some() {
-                return Ok((vec![], ()));
-            }
-            let records = topics::create_topic(image, &topic, defaults, uuid::Uuid::new_v4())?;
-            Ok((records, ()))
-        });
-        if created.is_ok() {
+        let reply = self
+            .control(ControllerRequest::CreateTopic {
+                topic,
+                defaults: self.topic_defaults(),
+                validate_only: false,
+                if_absent: true,
+            })
+            .await?;
+        if matches!(reply, ControllerReply::Created(_)) {
             tracing::info!(topic = name, "auto-created topic");
         }
-        created
+        Ok(())
     }
 
     /// A producer id never handed out before, for InitProducerId. Ids come
     /// from a block the controller allocated to this broker; a new block is
     /// committed when the current one runs out.
-    pub fn next_producer_id(&self) -> Result<i64, Rejection> {
-        let mut block = self
-            .producer_ids
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub async fn next_producer_id(&self) -> Result<i64, Rejection> {
+        let mut block = self.producer_ids.lock().await;
         if block.is_empty() {
-            let node = self.config.node_id;
-            *block = self.commit(|image| producer_ids::allocate_block(image, node))?;
+            let reply = self
+                .control(ControllerRequest::AllocateProducerIds {
+                    broker_id: self.config.node_id,
+                })
+                .await?;
+            *block = reply.producer_ids().ok_or_else(|| {
+                Rejection::new(ResponseError::UnknownServerError, "no producer id block")
+            })?;
         }
         let id = block.start;
         block.start += 1;

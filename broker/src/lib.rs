@@ -5,18 +5,22 @@
 //! (`api`); handlers act on partitions through the `replica_manager`, which
 //! owns one `partition::Partition` per hosted partition, each backed by a
 //! `log::Log`. Cluster metadata (`metadata`) is a log of records applied to an
-//! in-memory image; the `controller` decides which records an admin request
-//! produces.
+//! in-memory image and replicated by the Raft `quorum`; the `controller`
+//! decides which records an admin request produces, and `forwarding` gets
+//! the decision made by whichever broker is the controller.
 
 pub mod api;
 pub mod broker;
 pub mod config;
 pub mod controller;
+pub mod forwarding;
 pub mod group;
 pub mod http;
 pub mod log;
 pub mod metadata;
 pub mod metrics;
 pub mod partition;
+pub mod quorum;
 pub mod replica_manager;
+pub mod rpc;
 pub mod server;

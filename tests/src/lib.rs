@@ -119,7 +119,7 @@ impl Broker {
             .env(
                 "RUST_LOG",
                 std::env::var("WEIR_TEST_LOG")
-                    .unwrap_or_else(|_| "info,weir_broker::group=debug".into()),
+                    .unwrap_or_else(|_| "info,openraft=warn,weir_broker::group=debug".into()),
             )
             .stdin(Stdio::null())
             .stdout(log)

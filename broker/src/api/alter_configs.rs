@@ -7,18 +7,17 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use super::describe_configs::resource_type;
 use crate::broker::Broker;
-use crate::controller::configs::replace_topic_configs;
+use crate::controller::request::ControllerRequest;
 
 /// Handles an AlterConfigs request.
-pub fn handle(
+pub async fn handle(
     broker: &Broker,
     request: AlterConfigsRequest,
     _version: i16,
 ) -> AlterConfigsResponse {
-    let responses = request
-        .resources
-        .iter()
-        .map(|r| {
+    let mut responses = Vec::with_capacity(request.resources.len());
+    for r in &request.resources {
+        {
             let name = r.resource_name.to_string();
             let outcome = match r.resource_type {
                 resource_type::TOPIC => {
@@ -27,17 +26,14 @@ pub fn handle(
                         .iter()
                         .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
                         .collect();
-                    broker.commit(|image| {
-                        let records = replace_topic_configs(image, &name, &configs)?;
-                        Ok((
-                            if request.validate_only {
-                                vec![]
-                            } else {
-                                records
-                            },
-                            (),
-                        ))
-                    })
+                    broker
+                        .control(ControllerRequest::ReplaceTopicConfigs {
+                            topic: name,
+                            configs,
+                            validate_only: request.validate_only,
+                        })
+                        .await
+                        .map(|_| ())
                 }
                 other => Err(super::incremental_alter_configs::unsupported_resource(
                     other,
@@ -46,7 +42,7 @@ pub fn handle(
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
-            match outcome {
+            responses.push(match outcome {
                 Ok(()) => response,
                 Err(e) => {
                     count_error(broker, ApiKey::AlterConfigs, e.error);
@@ -54,8 +50,8 @@ pub fn handle(
                         .with_error_code(e.error.code())
                         .with_error_message(Some(StrBytes::from_string(e.message)))
                 }
-            }
-        })
-        .collect();
+            });
+        }
+    }
     AlterConfigsResponse::default().with_responses(responses)
 }

@@ -13,12 +13,17 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use crate::broker::Broker;
 use crate::config::topic::EffectiveTopicConfig;
-use crate::controller::topics::{create_topic, NewTopic};
+use crate::controller::request::{ControllerReply, ControllerRequest};
+use crate::controller::topics::NewTopic;
 use crate::controller::Rejection;
 use crate::metadata::MetadataRecord;
 
 /// Handles a CreateTopics request.
-pub fn handle(broker: &Broker, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+pub async fn handle(
+    broker: &Broker,
+    request: CreateTopicsRequest,
+    version: i16,
+) -> CreateTopicsResponse {
     let mut seen = BTreeSet::new();
     let duplicates: BTreeSet<String> = request
         .topics
@@ -26,10 +31,9 @@ pub fn handle(broker: &Broker, request: CreateTopicsRequest, version: i16) -> Cr
         .map(|t| t.name.0.to_string())
         .filter(|n| !seen.insert(n.clone()))
         .collect();
-    let topics = request
-        .topics
-        .iter()
-        .map(|t| {
+    let mut topics = Vec::with_capacity(request.topics.len());
+    for t in &request.topics {
+        {
             let name = t.name.0.to_string();
             let outcome = if duplicates.contains(&name) {
                 Err(Rejection::new(
@@ -39,15 +43,15 @@ pub fn handle(broker: &Broker, request: CreateTopicsRequest, version: i16) -> Cr
                     ),
                 ))
             } else {
-                create_one(broker, t, request.validate_only)
+                create_one(broker, t, request.validate_only).await
             };
-            result(broker, t, outcome, version)
-        })
-        .collect();
+            topics.push(result(broker, t, outcome, version));
+        }
+    }
     CreateTopicsResponse::default().with_topics(topics)
 }
 
-fn create_one(
+async fn create_one(
     broker: &Broker,
     t: &CreatableTopic,
     validate_only: bool,
@@ -81,16 +85,21 @@ fn create_one(
             .collect(),
         configs,
     };
-    let defaults = broker.topic_defaults();
-    broker.commit(|image| {
-        let records = create_topic(image, &topic, defaults, uuid::Uuid::new_v4())?;
-        let committed = if validate_only {
-            vec![]
-        } else {
-            records.clone()
-        };
-        Ok((committed, records))
-    })
+    let reply = broker
+        .control(ControllerRequest::CreateTopic {
+            topic,
+            defaults: broker.topic_defaults(),
+            validate_only,
+            if_absent: false,
+        })
+        .await?;
+    match reply {
+        ControllerReply::Created(records) => Ok(records),
+        other => Err(Rejection::new(
+            ResponseError::UnknownServerError,
+            format!("unexpected controller reply {other:?}"),
+        )),
+    }
 }
 
 fn result(

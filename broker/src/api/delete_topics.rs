@@ -7,10 +7,16 @@ use uuid::Uuid;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::controller::topics::delete_topic;
+use crate::controller::request::{ControllerReply, ControllerRequest};
+use crate::controller::Rejection;
+use kafka_protocol::error::ResponseError;
 
 /// Handles a DeleteTopics request.
-pub fn handle(broker: &Broker, request: DeleteTopicsRequest, version: i16) -> DeleteTopicsResponse {
+pub async fn handle(
+    broker: &Broker,
+    request: DeleteTopicsRequest,
+    version: i16,
+) -> DeleteTopicsResponse {
     let targets: Vec<(Option<String>, Option<Uuid>)> = if version >= 6 {
         request
             .topics
@@ -29,16 +35,28 @@ pub fn handle(broker: &Broker, request: DeleteTopicsRequest, version: i16) -> De
             .map(|n| (Some(n.0.to_string()), None))
             .collect()
     };
-    let responses = targets
-        .into_iter()
-        .map(|(name, id)| {
-            let outcome = broker.commit(|image| delete_topic(image, name.as_deref(), id));
+    let mut responses = Vec::with_capacity(targets.len());
+    for (name, id) in targets {
+        {
+            let outcome = broker
+                .control(ControllerRequest::DeleteTopic {
+                    name: name.clone(),
+                    id,
+                })
+                .await
+                .and_then(|reply| match reply {
+                    ControllerReply::Deleted { name, id } => Ok((name, id)),
+                    other => Err(Rejection::new(
+                        ResponseError::UnknownServerError,
+                        format!("unexpected controller reply {other:?}"),
+                    )),
+                });
             let mut r = DeletableTopicResult::default()
                 .with_name(name.clone().map(|n| TopicName(StrBytes::from_string(n))));
             if version >= 6 {
                 r = r.with_topic_id(id.unwrap_or_default());
             }
-            match outcome {
+            responses.push(match outcome {
                 Ok((deleted_name, deleted_id)) => {
                     tracing::info!(topic = %deleted_name, "deleted topic");
                     r.name = Some(TopicName(StrBytes::from_string(deleted_name)));
@@ -56,8 +74,8 @@ pub fn handle(broker: &Broker, request: DeleteTopicsRequest, version: i16) -> De
                         r
                     }
                 }
-            }
-        })
-        .collect();
+            });
+        }
+    }
     DeleteTopicsResponse::default().with_responses(responses)
 }

@@ -43,7 +43,9 @@ pub fn handle(
         .collect();
     let mut response = DescribeClusterResponse::default()
         .with_cluster_id(StrBytes::from_string(broker.cluster_id.clone()))
-        .with_controller_id(BrokerId(broker.config.node_id))
+        .with_controller_id(BrokerId(
+            broker.quorum.leader().unwrap_or(broker.config.node_id),
+        ))
         .with_brokers(brokers);
     if version >= 1 {
         response.endpoint_type = BROKER_ENDPOINTS;

@@ -15,7 +15,7 @@ const TRANSACTION: i8 = 1;
 
 /// Finds the coordinator of one key: (node, host, port) or an error and
 /// its message.
-fn lookup(
+async fn lookup(
     broker: &Broker,
     key: &str,
     key_type: i8,
@@ -38,6 +38,7 @@ fn lookup(
     let node = broker
         .groups
         .coordinator_for(broker, key)
+        .await
         .map_err(|e| (e, "the group coordinator is not available".to_string()))?;
     let image = broker.image();
     let endpoint = image
@@ -54,36 +55,33 @@ fn lookup(
 }
 
 /// Handles a FindCoordinator request.
-pub fn handle(
+pub async fn handle(
     broker: &Broker,
     request: FindCoordinatorRequest,
     version: i16,
 ) -> FindCoordinatorResponse {
     let key_type = request.key_type;
     if version >= 4 {
-        let coordinators = request
-            .coordinator_keys
-            .iter()
-            .map(|key| {
-                let c = Coordinator::default().with_key(key.clone());
-                match lookup(broker, key.as_str(), key_type) {
-                    Ok((node, host, port)) => c
-                        .with_node_id(BrokerId(node))
-                        .with_host(StrBytes::from_string(host))
-                        .with_port(port),
-                    Err((e, message)) => {
-                        count_error(broker, ApiKey::FindCoordinator, e);
-                        c.with_node_id(BrokerId(-1))
-                            .with_port(-1)
-                            .with_error_code(e.code())
-                            .with_error_message(Some(StrBytes::from_string(message)))
-                    }
+        let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
+        for key in &request.coordinator_keys {
+            let c = Coordinator::default().with_key(key.clone());
+            coordinators.push(match lookup(broker, key.as_str(), key_type).await {
+                Ok((node, host, port)) => c
+                    .with_node_id(BrokerId(node))
+                    .with_host(StrBytes::from_string(host))
+                    .with_port(port),
+                Err((e, message)) => {
+                    count_error(broker, ApiKey::FindCoordinator, e);
+                    c.with_node_id(BrokerId(-1))
+                        .with_port(-1)
+                        .with_error_code(e.code())
+                        .with_error_message(Some(StrBytes::from_string(message)))
                 }
-            })
-            .collect();
+            });
+        }
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    match lookup(broker, request.key.as_str(), key_type) {
+    match lookup(broker, request.key.as_str(), key_type).await {
         Ok((node, host, port)) => FindCoordinatorResponse::default()
             .with_node_id(BrokerId(node))
             .with_host(StrBytes::from_string(host))

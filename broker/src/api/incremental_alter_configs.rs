@@ -11,22 +11,22 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use super::describe_configs::resource_type;
 use crate::broker::Broker;
-use crate::controller::configs::{alter_topic_configs, AlterOp};
+use crate::controller::configs::AlterOp;
+use crate::controller::request::ControllerRequest;
 use crate::controller::Rejection;
 
 /// Handles an IncrementalAlterConfigs request.
-pub fn handle(
+pub async fn handle(
     broker: &Broker,
     request: IncrementalAlterConfigsRequest,
     _version: i16,
 ) -> IncrementalAlterConfigsResponse {
-    let responses = request
-        .resources
-        .iter()
-        .map(|r| {
+    let mut responses = Vec::with_capacity(request.resources.len());
+    for r in &request.resources {
+        {
             let name = r.resource_name.to_string();
             let outcome = match r.resource_type {
-                resource_type::TOPIC => r
+                resource_type::TOPIC => match r
                     .configs
                     .iter()
                     .map(|c| {
@@ -46,25 +46,23 @@ pub fn handle(
                             })
                     })
                     .collect::<Result<Vec<_>, _>>()
-                    .and_then(|ops| {
-                        broker.commit(|image| {
-                            let records = alter_topic_configs(image, &name, &ops)?;
-                            Ok((
-                                if request.validate_only {
-                                    vec![]
-                                } else {
-                                    records
-                                },
-                                (),
-                            ))
+                {
+                    Ok(ops) => broker
+                        .control(ControllerRequest::AlterTopicConfigs {
+                            topic: name,
+                            ops,
+                            validate_only: request.validate_only,
                         })
-                    }),
+                        .await
+                        .map(|_| ()),
+                    Err(e) => Err(e),
+                },
                 other => Err(unsupported_resource(other)),
             };
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
-            match outcome {
+            responses.push(match outcome {
                 Ok(()) => response,
                 Err(e) => {
                     count_error(broker, ApiKey::IncrementalAlterConfigs, e.error);
@@ -72,9 +70,9 @@ pub fn handle(
                         .with_error_code(e.error.code())
                         .with_error_message(Some(StrBytes::from_string(e.message)))
                 }
-            }
-        })
-        .collect();
+            });
+        }
+    }
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }
 

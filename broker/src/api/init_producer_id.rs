@@ -12,7 +12,7 @@ use super::count_error;
 use crate::broker::Broker;
 
 /// Handles an InitProducerId request.
-pub fn handle(broker: &Broker, request: InitProducerIdRequest) -> InitProducerIdResponse {
+pub async fn handle(broker: &Broker, request: InitProducerIdRequest) -> InitProducerIdResponse {
     let failed = |error: ResponseError| {
         count_error(broker, ApiKey::InitProducerId, error);
         InitProducerIdResponse::default()
@@ -26,7 +26,7 @@ pub fn handle(broker: &Broker, request: InitProducerIdRequest) -> InitProducerId
         );
         return failed(ResponseError::TransactionalIdAuthorizationFailed);
     }
-    match broker.next_producer_id() {
+    match broker.next_producer_id().await {
         Ok(id) => InitProducerIdResponse::default()
             .with_producer_id(ProducerId(id))
             .with_producer_epoch(0),

@@ -25,7 +25,7 @@ pub const CLUSTER_OPERATIONS: i32 =
     (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
 /// Answers a Metadata request.
-pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> MetadataResponse {
+pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> MetadataResponse {
     // v0 used an empty list for "all topics"; v1+ use null.
     let requested = match request.topics {
         Some(t) if version == 0 && t.is_empty() => None,
@@ -48,13 +48,16 @@ pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> Metada
         Some(wanted) => {
             for t in wanted {
                 let topic = match (&t.name, t.topic_id) {
-                    (Some(name), _) => by_name(
-                        broker,
-                        name.0.as_str(),
-                        allow_auto_create,
-                        version,
-                        request.include_topic_authorized_operations,
-                    ),
+                    (Some(name), _) => {
+                        by_name(
+                            broker,
+                            name.0.as_str(),
+                            allow_auto_create,
+                            version,
+                            request.include_topic_authorized_operations,
+                        )
+                        .await
+                    }
                     (None, id) => by_id(
                         broker,
                         id,
@@ -89,7 +92,11 @@ pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> Metada
     let mut response = MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(StrBytes::from_string(broker.cluster_id.clone())))
-        .with_controller_id(BrokerId(broker.config.node_id))
+        // Every broker accepts admin requests and forwards them, so while
+        // no controller is known any broker (this one) will do.
+        .with_controller_id(BrokerId(
+            broker.quorum.leader().unwrap_or(broker.config.node_id),
+        ))
         .with_topics(topics);
     if (8..=10).contains(&version) && request.include_cluster_authorized_operations {
         response.cluster_authorized_operations = CLUSTER_OPERATIONS;
@@ -97,7 +104,7 @@ pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> Metada
     response
 }
 
-fn by_name(
+async fn by_name(
     broker: &Broker,
     name: &str,
     allow_auto_create: bool,
@@ -119,7 +126,7 @@ fn by_name(
     if !(allow_auto_create && broker.config.auto_create_topics_enable) {
         return error(ResponseError::UnknownTopicOrPartition);
     }
-    if let Err(r) = broker.auto_create_topic(name) {
+    if let Err(r) = broker.auto_create_topic(name).await {
         tracing::warn!(topic = name, error = %r, "auto-creating topic failed");
         return error(r.error);
     }

@@ -6,6 +6,7 @@
 //! then flags and `WEIR_*` environment variables — and parsed once, so the three
 //! ways of configuring the broker cannot disagree on meaning.
 
+pub mod cluster;
 pub mod connections;
 pub mod listener;
 pub mod topic;
@@ -17,6 +18,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::group::state::GroupLimits;
 
+pub use cluster::{ClusterConfig, Voter};
 pub use connections::ConnectionLimits;
 pub use listener::Listener;
 
@@ -58,6 +60,13 @@ pub struct Cli {
     #[arg(long, env = "WEIR_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Address of the HTTP server for /metrics, /healthz and /readyz (weir.http.listener) [default: 127.0.0.1:8080].
+    /// The gRPC listener for the metadata quorum and replication
+    /// (`weir.internal.listener`).
+    #[arg(long, env = "WEIR_INTERNAL_LISTENER")]
+    pub internal_listener: Option<String>,
+    /// The quorum's voters, `id@host:port,...` (`controller.quorum.voters`).
+    #[arg(long, env = "WEIR_CONTROLLER_VOTERS")]
+    pub controller_voters: Option<String>,
     #[arg(long, env = "WEIR_HTTP_LISTENER")]
     pub http_listener: Option<String>,
     /// Rack of this broker, for rack-aware replica placement (broker.rack).
@@ -129,6 +138,12 @@ impl Cli {
             &self.data_dir.as_ref().map(|p| p.display().to_string()),
         );
         put(&mut out, "weir.http.listener", &self.http_listener);
+        put(&mut out, "weir.internal.listener", &self.internal_listener);
+        put(
+            &mut out,
+            "controller.quorum.voters",
+            &self.controller_voters,
+        );
         put(&mut out, "broker.rack", &self.rack);
         put(&mut out, "num.partitions", &self.num_partitions);
         put(
@@ -265,6 +280,8 @@ pub struct BrokerConfig {
     pub log_cleaner_backoff_ms: u64,
     /// Connection and request-queue limits.
     pub connections: ConnectionLimits,
+    /// The quorum, the internal listener and replication timings.
+    pub cluster: ClusterConfig,
     /// Keys that were given but mean nothing to weir; logged as warnings.
     pub unknown_keys: Vec<String>,
 }
@@ -425,6 +442,7 @@ impl BrokerConfig {
             .filter(|k| {
                 !BROKER_KEYS.contains(&k.as_str())
                     && !connections::KEYS.contains(&k.as_str())
+                    && !cluster::KEYS.contains(&k.as_str())
                     && !topic::TOPIC_CONFIGS
                         .iter()
                         .any(|d| d.broker_key == k.as_str())
@@ -432,7 +450,14 @@ impl BrokerConfig {
             .cloned()
             .collect();
 
+        let advertised_host = advertised_listeners
+            .first()
+            .map(|l| l.host.clone())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string());
+        let cluster = ClusterConfig::from_properties(props, node_id, &advertised_host)?;
         Ok(BrokerConfig {
+            cluster,
             node_id,
             cluster_id: get("cluster.id").map(str::to_string),
             listeners,

@@ -11,7 +11,7 @@ use crate::config::topic::{self, ConfigType};
 use crate::metadata::{ConfigRecord, ConfigResource, MetadataImage, MetadataRecord};
 
 /// One IncrementalAlterConfigs operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AlterOp {
     /// Set the value.
     Set,

@@ -8,12 +8,14 @@
 pub mod configs;
 pub mod partitions;
 pub mod producer_ids;
+pub mod request;
 pub mod topics;
 
 use kafka_protocol::error::ResponseError;
 
 /// A refused request: the Kafka error code and a message for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(into = "WireRejection", try_from = "WireRejection")]
 #[error("{error:?}: {message}")]
 pub struct Rejection {
     /// The error code returned on the wire.
@@ -29,5 +31,31 @@ impl Rejection {
             error,
             message: message.into(),
         }
+    }
+}
+
+/// A rejection as it travels between brokers: the error as its Kafka code.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WireRejection {
+    code: i16,
+    message: String,
+}
+
+impl From<Rejection> for WireRejection {
+    fn from(r: Rejection) -> Self {
+        WireRejection {
+            code: r.error.code(),
+            message: r.message,
+        }
+    }
+}
+
+impl TryFrom<WireRejection> for Rejection {
+    type Error = String;
+
+    fn try_from(w: WireRejection) -> Result<Self, String> {
+        ResponseError::try_from_code(w.code)
+            .map(|error| Rejection::new(error, w.message))
+            .ok_or_else(|| format!("unknown Kafka error code {}", w.code))
     }
 }

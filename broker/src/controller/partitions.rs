@@ -106,6 +106,7 @@ mod tests {
             node_id: 0,
             endpoints: vec![],
             rack: None,
+            internal_address: String::new(),
         })]);
         let t = NewTopic {
             name: "t".into(),

@@ -16,7 +16,7 @@ use crate::metadata::{
 pub const MAX_TOPIC_NAME_LEN: usize = 249;
 
 /// A topic to create, as a CreateTopics entry or an auto-creation asks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewTopic {
     /// The topic name.
     pub name: String,
@@ -31,7 +31,7 @@ pub struct NewTopic {
 }
 
 /// The broker defaults topic creation falls back to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TopicDefaults {
     /// `num.partitions`.
     pub num_partitions: i32,
@@ -276,6 +276,7 @@ mod tests {
                     node_id: id,
                     endpoints: vec![],
                     rack: None,
+                    internal_address: String::new(),
                 })
             })
             .collect();

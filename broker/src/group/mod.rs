@@ -24,7 +24,8 @@ use tokio::sync::oneshot;
 
 use crate::broker::Broker;
 use crate::config::GroupConfig;
-use crate::controller::topics::{self, NewTopic, TopicDefaults};
+use crate::controller::request::ControllerRequest;
+use crate::controller::topics::{NewTopic, TopicDefaults};
 use crate::controller::Rejection;
 use crate::log::batch::encode_one_batch;
 use crate::replica_manager::now_ms;
@@ -142,12 +143,12 @@ impl GroupCoordinator {
     /// Creates `__consumer_offsets` if it does not exist yet, as Kafka does
     /// on the first FindCoordinator; returns the broker that coordinates
     /// `group` (the leader of its partition).
-    pub fn coordinator_for(&self, broker: &Broker, group: &str) -> GroupResult<i32> {
+    pub async fn coordinator_for(&self, broker: &Broker, group: &str) -> GroupResult<i32> {
         let image = broker.image();
         let topic = match image.topic(OFFSETS_TOPIC) {
             Some(t) => t.clone(),
             None => {
-                self.create_offsets_topic(broker).map_err(|r| {
+                self.create_offsets_topic(broker).await.map_err(|r| {
                     tracing::error!(error = %r, "creating {OFFSETS_TOPIC} failed");
                     ResponseError::CoordinatorNotAvailable
                 })?;
@@ -165,7 +166,7 @@ impl GroupCoordinator {
         }
     }
 
-    fn create_offsets_topic(&self, broker: &Broker) -> Result<(), Rejection> {
+    async fn create_offsets_topic(&self, broker: &Broker) -> Result<(), Rejection> {
         let brokers = i16::try_from(broker.image().brokers.len())
             .unwrap_or(i16::MAX)
             .max(1);
@@ -186,15 +187,14 @@ impl GroupCoordinator {
             num_partitions: self.config.offsets_partitions,
             replication_factor: topic.replication_factor,
         };
-        broker.commit(|image| {
-            if image.topic(OFFSETS_TOPIC).is_some() {
-                return Ok((vec![], ()));
-            }
-            Ok((
-                topics::create_topic(image, &topic, defaults, uuid::Uuid::new_v4())?,
-                (),
-            ))
-        })?;
+        broker
+            .control(ControllerRequest::CreateTopic {
+                topic,
+                defaults,
+                validate_only: false,
+                if_absent: true,
+            })
+            .await?;
         tracing::info!(
             partitions = self.config.offsets_partitions,
             "created {OFFSETS_TOPIC}"

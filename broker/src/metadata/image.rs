@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::record::{BrokerRecord, ConfigRecord, ConfigResource, MetadataRecord, PartitionRecord};
 
 /// A topic as the cluster knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TopicImage {
     /// The topic name.
     pub name: String,
@@ -21,7 +21,7 @@ pub struct TopicImage {
 }
 
 /// Cluster metadata at one point of the metadata log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MetadataImage {
     /// Registered brokers by id.
     pub brokers: BTreeMap<i32, BrokerRecord>,

@@ -1,16 +1,16 @@
-//! The metadata log on disk.
+//! An append-only file of JSON entries, the shape the metadata quorum keeps
+//! its Raft log in.
 //!
-//! Each entry is one committed batch of metadata records, framed as
-//! `[length u32][crc32c u32][JSON array]`, appended and fsynced before the
-//! change is applied. A torn last entry (crash mid-write) fails its length or
-//! CRC check and is cut off on open; entries are applied all-or-nothing.
-//! The Raft quorum will store its log entries in the same shape.
+//! Each entry is framed as `[length u32][crc32c u32][JSON]`, appended and
+//! fsynced. A torn last entry (crash mid-write) fails its length or CRC
+//! check and is cut off on open.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::record::MetadataRecord;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// Frame overhead: length and CRC.
 const HEADER: usize = 8;
@@ -40,17 +40,18 @@ pub enum JournalError {
     },
 }
 
-/// An open metadata journal, positioned at its end.
+/// An open journal, positioned at its end.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     file: File,
+    len: u64,
 }
 
 impl Journal {
     /// Opens (creating if needed) the journal and returns every entry in it.
     /// A torn tail is truncated.
-    pub fn open(path: &Path) -> Result<(Journal, Vec<Vec<MetadataRecord>>), JournalError> {
+    pub fn open<T: DeserializeOwned>(path: &Path) -> Result<(Journal, Vec<T>), JournalError> {
         let io_err = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
@@ -78,12 +79,12 @@ impl Journal {
             if !read_full(&mut reader, &mut body).map_err(io_err)? || crc32c::crc32c(&body) != crc {
                 break;
             }
-            let records = serde_json::from_slice(&body).map_err(|e| JournalError::Undecodable {
+            let entry = serde_json::from_slice(&body).map_err(|e| JournalError::Undecodable {
                 path: path.to_path_buf(),
                 position,
                 reason: e.to_string(),
             })?;
-            entries.push(records);
+            entries.push(entry);
             position += (HEADER + body.len()) as u64;
         }
         let size = file.metadata().map_err(io_err)?.len();
@@ -101,28 +102,90 @@ impl Journal {
             Journal {
                 path: path.to_path_buf(),
                 file,
+                len: position,
             },
             entries,
         ))
     }
 
+    /// The journal's size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the journal holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Appends one entry and fsyncs it.
-    pub fn append(&mut self, records: &[MetadataRecord]) -> Result<(), JournalError> {
+    pub fn append<T: Serialize + ?Sized>(&mut self, entry: &T) -> Result<(), JournalError> {
+        self.append_all(std::iter::once(entry))
+    }
+
+    /// Appends several entries with one write and one fsync.
+    pub fn append_all<'a, T: Serialize + ?Sized + 'a>(
+        &mut self,
+        entries: impl IntoIterator<Item = &'a T>,
+    ) -> Result<(), JournalError> {
         let io_err = |source| JournalError::Io {
             path: self.path.clone(),
             source,
         };
-        let body = serde_json::to_vec(records).map_err(|e| io_err(io::Error::other(e)))?;
+        let mut frames = Vec::new();
+        for entry in entries {
+            frames.extend_from_slice(&frame(entry).map_err(io_err)?);
+        }
+        self.file.write_all(&frames).map_err(io_err)?;
+        self.file.sync_data().map_err(io_err)?;
+        self.len += frames.len() as u64;
+        Ok(())
+    }
+
+    /// Replaces the journal's contents with `entries`, atomically: they are
+    /// written to a new file that is renamed over the old one.
+    pub fn rewrite<'a, T: Serialize + ?Sized + 'a>(
+        &mut self,
+        entries: impl IntoIterator<Item = &'a T>,
+    ) -> Result<(), JournalError> {
+        let io_err = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let tmp = self.path.with_extension("rewrite");
+        let mut frames = Vec::new();
+        for entry in entries {
+            frames.extend_from_slice(&frame(entry).map_err(io_err)?);
+        }
+        let mut file = File::create(&tmp).map_err(io_err)?;
+        file.write_all(&frames).map_err(io_err)?;
+        file.sync_all().map_err(io_err)?;
+        std::fs::rename(&tmp, &self.path).map_err(io_err)?;
+        if let Some(dir) = self.path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
+        }
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(io_err)?;
+        self.len = frames.len() as u64;
+        Ok(())
+    }
+}
+
+/// One entry framed for the file.
+fn frame<T: Serialize + ?Sized>(entry: &T) -> io::Result<Vec<u8>> {
+    {
+        let body = serde_json::to_vec(entry).map_err(io::Error::other)?;
         let len = u32::try_from(body.len())
             .ok()
             .filter(|l| *l <= MAX_ENTRY)
-            .ok_or_else(|| io_err(io::Error::other("metadata entry too large")))?;
+            .ok_or_else(|| io::Error::other("journal entry too large"))?;
         let mut frame = Vec::with_capacity(HEADER + body.len());
         frame.extend_from_slice(&len.to_be_bytes());
         frame.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
         frame.extend_from_slice(&body);
-        self.file.write_all(&frame).map_err(io_err)?;
-        self.file.sync_data().map_err(io_err)
+        Ok(frame)
     }
 }
 
@@ -156,7 +219,7 @@ mod tests {
     fn entries_survive_reopen_and_a_torn_tail_is_cut() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metadata.log");
-        let (mut j, existing) = Journal::open(&path).unwrap();
+        let (mut j, existing) = Journal::open::<Vec<MetadataRecord>>(&path).unwrap();
         assert!(existing.is_empty());
         let (a, b) = (entry(), entry());
         j.append(&a).unwrap();
@@ -167,13 +230,13 @@ mod tests {
         f.write_all(&[0, 0, 0, 40, 1, 2, 3, 4, b'[']).unwrap();
         drop(f);
 
-        let (mut j, entries) = Journal::open(&path).unwrap();
+        let (mut j, entries) = Journal::open::<Vec<MetadataRecord>>(&path).unwrap();
         assert_eq!(entries, vec![a.clone(), b.clone()]);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), good_len);
         let c = entry();
         j.append(&c).unwrap();
         drop(j);
-        let (_, entries) = Journal::open(&path).unwrap();
+        let (_, entries) = Journal::open::<Vec<MetadataRecord>>(&path).unwrap();
         assert_eq!(entries, vec![a, b, c]);
     }
 
@@ -181,7 +244,7 @@ mod tests {
     fn a_corrupted_entry_ends_the_log() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metadata.log");
-        let (mut j, _) = Journal::open(&path).unwrap();
+        let (mut j, _) = Journal::open::<Vec<MetadataRecord>>(&path).unwrap();
         j.append(&entry()).unwrap();
         j.append(&entry()).unwrap();
         drop(j);
@@ -189,7 +252,7 @@ mod tests {
         let last = bytes.len() - 2;
         bytes[last] ^= 0xff;
         std::fs::write(&path, &bytes).unwrap();
-        let (_, entries) = Journal::open(&path).unwrap();
+        let (_, entries) = Journal::open::<Vec<MetadataRecord>>(&path).unwrap();
         assert_eq!(entries.len(), 1);
     }
 }

@@ -93,11 +93,28 @@ pub fn load_or_init(
 
 /// A cluster id in Kafka's style: 22 characters of URL-safe base64 of a UUID.
 fn new_cluster_id() -> String {
+    encode_cluster_id(uuid::Uuid::new_v4().as_u128())
+}
+
+fn encode_cluster_id(bytes: u128) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bytes = uuid::Uuid::new_v4().as_u128();
     (0..22)
         .map(|i| ALPHABET[((bytes >> (i * 6)) & 0x3f) as usize] as char)
         .collect()
+}
+
+/// The cluster id brokers of one voter set agree on without being told:
+/// derived from `controller.quorum.voters`, so every broker of a cluster
+/// formats its data directory with the same id (Kafka has an operator run
+/// `kafka-storage format` with one id; `cluster.id` still overrides this).
+pub fn cluster_id_for_voters(voters: &str) -> String {
+    let mut value: u128 = 0;
+    for seed in 0u8..4 {
+        let mut input = vec![seed];
+        input.extend_from_slice(voters.as_bytes());
+        value = (value << 32) | u128::from(crc32c::crc32c(&input));
+    }
+    encode_cluster_id(value)
 }
 
 #[cfg(test)]
@@ -112,5 +129,13 @@ mod tests {
         assert_eq!(load_or_init(dir.path(), 1, None).unwrap(), id);
         assert!(load_or_init(dir.path(), 2, None).is_err());
         assert!(load_or_init(dir.path(), 1, Some("other")).is_err());
+    }
+
+    #[test]
+    fn brokers_of_one_voter_set_derive_the_same_cluster_id() {
+        let a = cluster_id_for_voters("0@a:9093,1@b:9093");
+        assert_eq!(a, cluster_id_for_voters("0@a:9093,1@b:9093"));
+        assert_ne!(a, cluster_id_for_voters("0@a:9093,1@c:9093"));
+        assert_eq!(a.len(), 22);
     }
 }

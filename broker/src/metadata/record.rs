@@ -28,6 +28,9 @@ pub struct BrokerRecord {
     pub endpoints: Vec<Endpoint>,
     /// The broker's rack, if configured.
     pub rack: Option<String>,
+    /// `host:port` of its internal listener, where followers fetch from it.
+    #[serde(default)]
+    pub internal_address: String,
 }
 
 /// A topic's identity.

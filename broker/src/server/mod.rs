@@ -5,6 +5,7 @@ pub mod admission;
 pub mod connection;
 pub mod dispatch;
 pub mod frame;
+pub mod internal;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,7 +25,19 @@ pub async fn run(
     config: BrokerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let broker = Broker::open(config)?;
+    let internal = internal::bind(&config.cluster).await?;
+    let broker = Broker::open(config).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    {
+        let broker = broker.clone();
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            internal::serve(internal, broker, async move { stopped(&mut stop).await }).await;
+        });
+    }
+    tasks.spawn(follow_metadata(broker.clone(), stop_rx.clone()));
+    broker.join().await?;
     let mut listeners = Vec::new();
     for l in &broker.config.listeners {
         let host = if l.host.is_empty() {
@@ -50,8 +63,6 @@ pub async fn run(
         })?;
     tracing::info!(address = %broker.config.http_listener, "serving /metrics, /healthz, /readyz");
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = JoinSet::new();
     {
         let broker = broker.clone();
         let mut stop = stop_rx.clone();
@@ -87,9 +98,27 @@ pub async fn run(
     broker.set_ready(false);
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
+    broker.quorum.shutdown().await;
     broker.replicas.shutdown();
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// Applies every new metadata image to the hosted partitions, so a broker
+/// follows changes other brokers made through the controller.
+async fn follow_metadata(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut images = broker.quorum.subscribe();
+    loop {
+        tokio::select! {
+            changed = images.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                broker.apply_current();
+            }
+            _ = stopped(&mut stop) => break,
+        }
+    }
 }
 
 async fn accept_loop(

@@ -1,0 +1,192 @@
+//! The requests the controller decides, as values: a broker that is not the
+//! controller forwards them (Kafka's request forwarding), and the
+//! controller answers each with the records it committed or a rejection.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::configs::{alter_topic_configs, replace_topic_configs, AlterOp};
+use super::partitions::create_partitions;
+use super::producer_ids::allocate_block;
+use super::topics::{create_topic, delete_topic, NewTopic, TopicDefaults};
+use super::Rejection;
+use crate::metadata::{BrokerRecord, MetadataImage, MetadataRecord};
+
+/// A change only the controller may decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControllerRequest {
+    /// CreateTopics, auto-creation and the internal topics.
+    CreateTopic {
+        /// The topic.
+        topic: NewTopic,
+        /// The asking broker's defaults for `-1` counts.
+        defaults: TopicDefaults,
+        /// Decide but commit nothing.
+        validate_only: bool,
+        /// An existing topic counts as success (auto-creation).
+        if_absent: bool,
+    },
+    /// DeleteTopics, by name or id.
+    DeleteTopic {
+        /// The name, if named by name.
+        name: Option<String>,
+        /// The id, if named by id.
+        id: Option<Uuid>,
+    },
+    /// CreatePartitions.
+    CreatePartitions {
+        /// The topic.
+        topic: String,
+        /// The new partition count.
+        count: i32,
+        /// Replica lists for the new partitions.
+        assignments: Option<Vec<Vec<i32>>>,
+        /// Decide but commit nothing.
+        validate_only: bool,
+    },
+    /// AlterConfigs on a topic.
+    ReplaceTopicConfigs {
+        /// The topic.
+        topic: String,
+        /// The complete set of overrides.
+        configs: Vec<(String, Option<String>)>,
+        /// Decide but commit nothing.
+        validate_only: bool,
+    },
+    /// IncrementalAlterConfigs on a topic.
+    AlterTopicConfigs {
+        /// The topic.
+        topic: String,
+        /// The operations.
+        ops: Vec<(String, AlterOp, Option<String>)>,
+        /// Decide but commit nothing.
+        validate_only: bool,
+    },
+    /// A block of producer ids for a broker.
+    AllocateProducerIds {
+        /// The broker asking.
+        broker_id: i32,
+    },
+    /// A broker registering (or re-registering with new endpoints).
+    RegisterBroker(BrokerRecord),
+}
+
+/// What the controller did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControllerReply {
+    /// The change committed (or was validated, or was not needed).
+    Done,
+    /// A topic was created (or validated): the records describing it.
+    Created(Vec<MetadataRecord>),
+    /// A topic was deleted.
+    Deleted {
+        /// Its name.
+        name: String,
+        /// Its id.
+        id: Uuid,
+    },
+    /// A block of producer ids.
+    ProducerIds {
+        /// First id of the block.
+        start: i64,
+        /// One past the last id.
+        end: i64,
+    },
+}
+
+impl ControllerReply {
+    /// The producer id block, if that is what this reply carries.
+    pub fn producer_ids(&self) -> Option<Range<i64>> {
+        match self {
+            ControllerReply::ProducerIds { start, end } => Some(*start..*end),
+            _ => None,
+        }
+    }
+}
+
+/// A controller answer as it travels back to a forwarding broker: the reply
+/// and the image version that holds it, so the forwarder can wait until its
+/// own image has caught up before it answers the client.
+pub type ForwardReply = Result<(ControllerReply, u64), Rejection>;
+
+/// Decides `request` against `image`; `fresh_id` names a topic created now.
+pub fn decide(
+    image: &MetadataImage,
+    request: &ControllerRequest,
+    fresh_id: Uuid,
+) -> Result<(Vec<MetadataRecord>, ControllerReply), Rejection> {
+    let unless = |validate_only: bool, records: Vec<MetadataRecord>| {
+        if validate_only {
+            Vec::new()
+        } else {
+            records
+        }
+    };
+    match request {
+        ControllerRequest::CreateTopic {
+            topic,
+            defaults,
+            validate_only,
+            if_absent,
+        } => {
+            if *if_absent && image.topic(&topic.name).is_some() {
+                return Ok((vec![], ControllerReply::Done));
+            }
+            let records = create_topic(image, topic, *defaults, fresh_id)?;
+            Ok((
+                unless(*validate_only, records.clone()),
+                ControllerReply::Created(records),
+            ))
+        }
+        ControllerRequest::DeleteTopic { name, id } => {
+            let (records, (name, id)) = delete_topic(image, name.as_deref(), *id)?;
+            Ok((records, ControllerReply::Deleted { name, id }))
+        }
+        ControllerRequest::CreatePartitions {
+            topic,
+            count,
+            assignments,
+            validate_only,
+        } => {
+            let records = create_partitions(image, topic, *count, assignments.as_deref())?;
+            Ok((unless(*validate_only, records), ControllerReply::Done))
+        }
+        ControllerRequest::ReplaceTopicConfigs {
+            topic,
+            configs,
+            validate_only,
+        } => {
+            let records = replace_topic_configs(image, topic, configs)?;
+            Ok((unless(*validate_only, records), ControllerReply::Done))
+        }
+        ControllerRequest::AlterTopicConfigs {
+            topic,
+            ops,
+            validate_only,
+        } => {
+            let records = alter_topic_configs(image, topic, ops)?;
+            Ok((unless(*validate_only, records), ControllerReply::Done))
+        }
+        ControllerRequest::AllocateProducerIds { broker_id } => {
+            let (records, block) = allocate_block(image, *broker_id)?;
+            Ok((
+                records,
+                ControllerReply::ProducerIds {
+                    start: block.start,
+                    end: block.end,
+                },
+            ))
+        }
+        ControllerRequest::RegisterBroker(record) => {
+            let unchanged = image.brokers.get(&record.node_id) == Some(record);
+            let records = if unchanged {
+                vec![]
+            } else {
+                vec![MetadataRecord::RegisterBroker(record.clone())]
+            };
+            Ok((records, ControllerReply::Done))
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Getting a controller decision made: on the controller, decide and commit
+//! through the quorum; anywhere else, forward the request to the controller
+//! over the internal listener (Kafka's request forwarding) and wait until
+//! this broker's image holds the result.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::error::ResponseError;
+
+use crate::broker::Broker;
+use crate::controller::request::{decide, ControllerReply, ControllerRequest, ForwardReply};
+use crate::controller::Rejection;
+use crate::quorum::network::channel;
+use crate::quorum::service::Forwarder;
+use crate::quorum::{ApplyOutcome, MetadataEntry, ProposeError};
+use crate::rpc::{self, quorum_client::QuorumClient, Json};
+
+/// How long a request waits for a controller to be elected or to answer.
+const CONTROLLER_WAIT: Duration = Duration::from_secs(10);
+/// How often a decision is retried when the image moved under it.
+const STALE_RETRIES: usize = 16;
+
+fn not_controller(message: impl Into<String>) -> Rejection {
+    Rejection::new(ResponseError::NotController, message)
+}
+
+/// Has the controller decide `request`; returns once this broker's image
+/// reflects the outcome.
+pub async fn control(
+    broker: &Broker,
+    request: ControllerRequest,
+) -> Result<ControllerReply, Rejection> {
+    let deadline = tokio::time::Instant::now() + CONTROLLER_WAIT;
+    loop {
+        let outcome = match broker.quorum.leader() {
+            Some(leader) if leader == broker.config.node_id => {
+                decide_here(broker, &request).await.map(Some)
+            }
+            Some(leader) => forward(broker, leader, &request).await,
+            None => Ok(None),
+        };
+        match outcome {
+            Ok(Some((reply, version))) => {
+                if !broker
+                    .quorum
+                    .wait_for_version(version, CONTROLLER_WAIT)
+                    .await
+                {
+                    return Err(Rejection::new(
+                        ResponseError::RequestTimedOut,
+                        "the change committed but this broker has not caught up yet",
+                    ));
+                }
+                broker.apply_current();
+                return Ok(reply);
+            }
+            Ok(None) => {}
+            Err(r) if r.error == ResponseError::NotController => {}
+            Err(r) => return Err(r),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(not_controller("no controller answered in time"));
+        }
+        // A controller is being elected or just moved: ask again shortly.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = broker
+            .quorum
+            .wait_for_leader(deadline - tokio::time::Instant::now())
+            .await;
+    }
+}
+
+/// Decides on this broker, the controller. Decisions are serialised by the
+/// controller lock and taken on an image that has every committed entry.
+pub async fn decide_here(
+    broker: &Broker,
+    request: &ControllerRequest,
+) -> Result<(ControllerReply, u64), Rejection> {
+    let _serial = broker.controller_lock.lock().await;
+    broker.quorum.catch_up().await.map_err(propose_error)?;
+    if let ControllerRequest::RegisterBroker(record) = request {
+        let voter = broker
+            .config
+            .cluster
+            .effective_voters(broker.config.node_id)
+            .iter()
+            .any(|v| v.node_id == record.node_id);
+        if !voter {
+            broker
+                .quorum
+                .add_learner(record.node_id, &record.internal_address)
+                .await
+                .map_err(propose_error)?;
+        }
+    }
+    for _ in 0..STALE_RETRIES {
+        let image = broker.quorum.image();
+        let (records, reply) = decide(&image, request, uuid::Uuid::new_v4())?;
+        if records.is_empty() {
+            return Ok((reply, image.version));
+        }
+        let entry = MetadataEntry {
+            base_version: image.version,
+            records,
+        };
+        match broker.quorum.propose(entry).await.map_err(propose_error)? {
+            ApplyOutcome::Applied { version } => return Ok((reply, version)),
+            ApplyOutcome::Stale | ApplyOutcome::Nothing => continue,
+        }
+    }
+    Err(Rejection::new(
+        ResponseError::UnknownServerError,
+        "the metadata kept changing under the decision",
+    ))
+}
+
+fn propose_error(e: ProposeError) -> Rejection {
+    match e {
+        ProposeError::NotLeader { .. } => not_controller(e.to_string()),
+        ProposeError::Raft(m) => Rejection::new(ResponseError::UnknownServerError, m),
+    }
+}
+
+/// Sends `request` to the controller; `None` when it could not be reached.
+async fn forward(
+    broker: &Broker,
+    leader: i32,
+    request: &ControllerRequest,
+) -> Result<Option<(ControllerReply, u64)>, Rejection> {
+    let Some(address) = broker.quorum.address_of(leader) else {
+        return Ok(None);
+    };
+    let Ok(channel) = channel(&address) else {
+        return Ok(None);
+    };
+    let body = serde_json::to_vec(request)
+        .map_err(|e| Rejection::new(ResponseError::UnknownServerError, e.to_string()))?;
+    let mut call = rpc::request(&broker.cluster_id, Json { body });
+    call.set_timeout(CONTROLLER_WAIT);
+    let reply = match QuorumClient::new(channel).forward(call).await {
+        Ok(r) => r.into_inner().body,
+        Err(status) => {
+            tracing::debug!(leader, %status, "forwarding to the controller failed");
+            return Ok(None);
+        }
+    };
+    let reply: ForwardReply = serde_json::from_slice(&reply)
+        .map_err(|e| Rejection::new(ResponseError::UnknownServerError, e.to_string()))?;
+    reply.map(Some)
+}
+
+/// Serves requests forwarded by other brokers.
+pub struct ForwardedRequests(pub Arc<Broker>);
+
+impl Forwarder for ForwardedRequests {
+    fn forward(&self, body: Vec<u8>) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send + '_>> {
+        Box::pin(async move {
+            let reply: ForwardReply = match serde_json::from_slice::<ControllerRequest>(&body) {
+                Err(e) => Err(Rejection::new(
+                    ResponseError::InvalidRequest,
+                    format!("undecodable controller request: {e}"),
+                )),
+                Ok(_) if !self.0.quorum.is_leader() => {
+                    Err(not_controller("this broker is not the active controller"))
+                }
+                Ok(request) => decide_here(&self.0, &request).await,
+            };
+            serde_json::to_vec(&reply).unwrap_or_default()
+        })
+    }
+}

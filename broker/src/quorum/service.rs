@@ -1,0 +1,72 @@
+//! The quorum's gRPC service: Raft RPCs from peers handed to openraft, and
+//! controller requests forwarded by other brokers handed to the controller.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tonic::{Request, Response, Status};
+
+use super::types::Raft;
+use crate::rpc::{self, quorum_server::Quorum, Json};
+
+/// Runs a forwarded controller request (JSON in, JSON out).
+pub trait Forwarder: Send + Sync + 'static {
+    /// Handles one forwarded request.
+    fn forward(&self, body: Vec<u8>) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send + '_>>;
+}
+
+/// The Quorum service of one broker.
+pub struct QuorumService {
+    raft: Raft,
+    cluster_id: String,
+    forwarder: Arc<dyn Forwarder>,
+}
+
+impl QuorumService {
+    /// Serves `raft` for `cluster_id`, forwarding controller requests to `forwarder`.
+    pub fn new(raft: Raft, cluster_id: String, forwarder: Arc<dyn Forwarder>) -> Self {
+        QuorumService {
+            raft,
+            cluster_id,
+            forwarder,
+        }
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, request: &Request<Json>) -> Result<T, Status> {
+        rpc::check_cluster(&self.cluster_id, request)?;
+        serde_json::from_slice(&request.get_ref().body)
+            .map_err(|e| Status::invalid_argument(format!("undecodable message: {e}")))
+    }
+}
+
+fn reply<T: Serialize>(value: &T) -> Result<Response<Json>, Status> {
+    serde_json::to_vec(value)
+        .map(|body| Response::new(Json { body }))
+        .map_err(|e| Status::internal(e.to_string()))
+}
+
+#[tonic::async_trait]
+impl Quorum for QuorumService {
+    async fn vote(&self, request: Request<Json>) -> Result<Response<Json>, Status> {
+        let rpc = self.decode(&request)?;
+        reply(&self.raft.vote(rpc).await)
+    }
+
+    async fn append_entries(&self, request: Request<Json>) -> Result<Response<Json>, Status> {
+        let rpc = self.decode(&request)?;
+        reply(&self.raft.append_entries(rpc).await)
+    }
+
+    async fn install_snapshot(&self, request: Request<Json>) -> Result<Response<Json>, Status> {
+        let rpc = self.decode(&request)?;
+        reply(&self.raft.install_snapshot(rpc).await)
+    }
+
+    async fn forward(&self, request: Request<Json>) -> Result<Response<Json>, Status> {
+        rpc::check_cluster(&self.cluster_id, &request)?;
+        let body = self.forwarder.forward(request.into_inner().body).await;
+        Ok(Response::new(Json { body }))
+    }
+}
