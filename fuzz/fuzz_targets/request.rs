@@ -42,7 +42,11 @@ fn fixture() -> &'static Fixture {
             .enable_all()
             .build()
             .expect("runtime");
-        let broker = Broker::open(config).expect("open broker");
+        let broker = runtime.block_on(async {
+            let broker = Broker::open(config).await.expect("open broker");
+            broker.join().await.expect("join the one-voter cluster");
+            broker
+        });
         Fixture {
             runtime,
             broker,

@@ -95,6 +95,8 @@ impl StateMachine {
 }
 
 impl Inner {
+    // openraft's own error type, returned as openraft expects it.
+    #[allow(clippy::result_large_err)]
     fn install(&mut self, snapshot: StoredSnapshot) -> Result<(), StorageError<NodeId>> {
         write_json(&self.dir.join("snapshot.json"), &snapshot, true).map_err(|e| {
             StorageError::from(StorageIOError::write_snapshot(
