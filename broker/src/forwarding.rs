@@ -39,8 +39,13 @@ pub async fn control(
             Some(leader) if leader == broker.config.node_id => {
                 decide_here(broker, &request).await.map(Some)
             }
-            Some(leader) => forward(broker, leader, &request).await,
-            None => Ok(None),
+            Some(leader) => match broker.quorum.address_of(leader) {
+                Some(address) => forward(broker, &address, &request).await,
+                None => Ok(None),
+            },
+            // A broker that has not joined the quorum yet (a learner before
+            // its registration) learns of no leader: it asks the voters.
+            None => ask_voters(broker, &request).await,
         };
         match outcome {
             Ok(Some((reply, version))) => {
@@ -68,7 +73,9 @@ pub async fn control(
         tokio::time::sleep(Duration::from_millis(100)).await;
         let _ = broker
             .quorum
-            .wait_for_leader(deadline - tokio::time::Instant::now())
+            .wait_for_leader(
+                (deadline - tokio::time::Instant::now()).min(Duration::from_millis(500)),
+            )
             .await;
     }
 }
@@ -124,16 +131,33 @@ fn propose_error(e: ProposeError) -> Rejection {
     }
 }
 
-/// Sends `request` to the controller; `None` when it could not be reached.
-async fn forward(
+/// Tries every configured voter but this broker; the controller answers.
+async fn ask_voters(
     broker: &Broker,
-    leader: i32,
     request: &ControllerRequest,
 ) -> Result<Option<(ControllerReply, u64)>, Rejection> {
-    let Some(address) = broker.quorum.address_of(leader) else {
-        return Ok(None);
-    };
-    let Ok(channel) = channel(&address) else {
+    for voter in &broker.config.cluster.voters {
+        if voter.node_id == broker.config.node_id {
+            continue;
+        }
+        match forward(broker, &voter.address, request).await {
+            Ok(Some(done)) => return Ok(Some(done)),
+            Ok(None) => {}
+            Err(r) if r.error == ResponseError::NotController => {}
+            Err(r) => return Err(r),
+        }
+    }
+    Ok(None)
+}
+
+/// Sends `request` to the controller at `address`; `None` when it could
+/// not be reached.
+async fn forward(
+    broker: &Broker,
+    address: &str,
+    request: &ControllerRequest,
+) -> Result<Option<(ControllerReply, u64)>, Rejection> {
+    let Ok(channel) = channel(address) else {
         return Ok(None);
     };
     let body = serde_json::to_vec(request)
@@ -143,7 +167,7 @@ async fn forward(
     let reply = match QuorumClient::new(channel).forward(call).await {
         Ok(r) => r.into_inner().body,
         Err(status) => {
-            tracing::debug!(leader, %status, "forwarding to the controller failed");
+            tracing::debug!(address, %status, "forwarding to the controller failed");
             return Ok(None);
         }
     };

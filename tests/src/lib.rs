@@ -26,6 +26,7 @@ use rdkafka::message::OwnedMessage;
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
+pub mod cluster;
 pub mod kube;
 pub mod process;
 
@@ -75,6 +76,8 @@ pub struct Broker {
     pub port: u16,
     /// HTTP port.
     pub http_port: u16,
+    /// Internal (quorum and replication) port.
+    pub internal_port: u16,
     args: Vec<String>,
     starts: usize,
 }
@@ -87,16 +90,41 @@ impl Broker {
 
     /// Starts a broker with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Broker {
-        let mut broker = Broker {
+        let mut broker = Broker::prepare(args);
+        broker.spawn();
+        broker
+    }
+
+    /// A broker with its ports and directory chosen but not started yet,
+    /// for clusters whose members must know each other's ports first.
+    pub fn prepare(args: &[&str]) -> Broker {
+        Broker {
             child: None,
             dir: tempfile::tempdir().expect("tempdir"),
             port: free_port(),
             http_port: free_port(),
+            internal_port: free_port(),
             args: args.iter().map(|s| s.to_string()).collect(),
             starts: 0,
-        };
-        broker.spawn();
-        broker
+        }
+    }
+
+    /// Adds command-line arguments for the next start.
+    pub fn add_args(&mut self, args: &[String]) {
+        self.args.extend(args.iter().cloned());
+    }
+
+    /// Replaces the value of `flag` for the next start (adding it if absent).
+    pub fn set_arg(&mut self, flag: &str, value: &str) {
+        match self.args.iter().position(|a| a == flag) {
+            Some(i) if i + 1 < self.args.len() => self.args[i + 1] = value.to_string(),
+            _ => self.args.extend([flag.to_string(), value.to_string()]),
+        }
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     fn log_path(&self) -> PathBuf {
@@ -104,6 +132,12 @@ impl Broker {
     }
 
     fn spawn(&mut self) {
+        self.launch();
+        self.wait_ready();
+    }
+
+    /// Starts the process without waiting for it to become ready.
+    pub fn launch(&mut self) {
         self.starts += 1;
         let log = std::fs::File::create(self.log_path()).expect("log file");
         let err = log.try_clone().expect("log file");
@@ -114,6 +148,8 @@ impl Broker {
             .arg(format!("127.0.0.1:{}", self.http_port))
             .arg("--data-dir")
             .arg(self.data_dir())
+            .arg("--internal-listener")
+            .arg(format!("127.0.0.1:{}", self.internal_port))
             .args(&self.args)
             // Group transitions at debug: a failed group test shows why.
             .env(
@@ -127,7 +163,28 @@ impl Broker {
             .spawn()
             .expect("spawn weir-broker");
         self.child = Some(child);
-        self.wait_ready();
+    }
+
+    /// Whether the process is running (not exited or killed).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// Waits for the process to exit on its own; returns its status and log.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<(std::process::ExitStatus, String)> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Some((status, self.log()));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// Waits until `/readyz` answers 200.

@@ -1,0 +1,117 @@
+//! Several `weir-broker` processes forming one cluster on loopback, with
+//! the timings shortened so failover happens within a test's patience.
+
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse};
+
+use crate::{Broker, RawClient};
+
+/// Liveness timings for tests: a silent broker is fenced after 3 s.
+pub const FAST_FAILOVER: &[&str] = &[
+    "--override",
+    "broker.session.timeout.ms=3000",
+    "--override",
+    "broker.heartbeat.interval.ms=300",
+    "--override",
+    "controller.quorum.election.timeout.ms=500",
+    "--override",
+    "replica.lag.time.max.ms=3000",
+];
+
+/// A cluster whose broker `i` has node id `i`.
+pub struct Cluster {
+    /// The brokers, by node id.
+    pub brokers: Vec<Broker>,
+}
+
+/// What one broker's Metadata says about the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterView {
+    /// The cluster id.
+    pub cluster_id: String,
+    /// The controller id.
+    pub controller: i32,
+    /// Registered brokers.
+    pub brokers: Vec<i32>,
+}
+
+impl Cluster {
+    /// Starts `n` brokers, the first `voters` of which vote, with
+    /// [`FAST_FAILOVER`] timings plus `extra`, and waits for all to be ready.
+    pub fn start(n: usize, voters: usize, extra: &[&str]) -> Cluster {
+        let mut brokers: Vec<Broker> = (0..n).map(|_| Broker::prepare(&[])).collect();
+        let voter_list = brokers
+            .iter()
+            .take(voters)
+            .enumerate()
+            .map(|(id, b)| format!("{id}@127.0.0.1:{}", b.internal_port))
+            .collect::<Vec<_>>()
+            .join(",");
+        for (id, b) in brokers.iter_mut().enumerate() {
+            let mut args = vec![
+                "--node-id".to_string(),
+                id.to_string(),
+                "--controller-voters".to_string(),
+                voter_list.clone(),
+            ];
+            args.extend(FAST_FAILOVER.iter().map(|s| s.to_string()));
+            args.extend(extra.iter().map(|s| s.to_string()));
+            b.add_args(&args);
+        }
+        for b in brokers.iter_mut() {
+            b.launch();
+        }
+        for b in brokers.iter_mut() {
+            b.wait_ready();
+        }
+        Cluster { brokers }
+    }
+
+    /// Every broker's Kafka address, for `bootstrap.servers`.
+    pub fn bootstrap(&self) -> String {
+        self.brokers
+            .iter()
+            .map(Broker::bootstrap)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// What broker `id` says about the cluster, if it answers.
+    pub fn view_from(&self, id: usize) -> Option<ClusterView> {
+        let stream = std::net::TcpStream::connect(self.brokers[id].bootstrap()).ok()?;
+        drop(stream);
+        let mut client = RawClient::connect(&self.brokers[id].bootstrap());
+        client.send(ApiKey::Metadata, 12, &MetadataRequest::default());
+        let response: MetadataResponse = client.receive(ApiKey::Metadata, 12)?;
+        let mut brokers: Vec<i32> = response.brokers.iter().map(|b| b.node_id.0).collect();
+        brokers.sort_unstable();
+        Some(ClusterView {
+            cluster_id: response
+                .cluster_id
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            controller: response.controller_id.0,
+            brokers,
+        })
+    }
+
+    /// Waits until `check` holds, failing the test with `what` after `within`.
+    pub fn wait_until(
+        &self,
+        what: &str,
+        within: Duration,
+        mut check: impl FnMut(&Cluster) -> bool,
+    ) {
+        let deadline = Instant::now() + within;
+        while !check(self) {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The controller as the running broker `from` sees it.
+    pub fn controller(&self, from: usize) -> Option<i32> {
+        self.view_from(from).map(|v| v.controller)
+    }
+}

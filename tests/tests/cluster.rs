@@ -1,0 +1,136 @@
+//! Several brokers form one cluster: one metadata quorum, one controller,
+//! every broker sees every change, and losing the controller changes
+//! nothing a client can see.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use weir_e2e::cluster::Cluster;
+use weir_e2e::Broker;
+
+fn admin(bootstrap: &str) -> rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client")
+}
+
+fn create_topic(bootstrap: &str, name: &str, partitions: i32, rf: i32) {
+    let admin = admin(bootstrap);
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(rf));
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
+    let results = block_on(admin.create_topics([&topic], &options));
+    for r in results.expect("create topics") {
+        r.expect("topic created");
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+fn topic_partitions_seen_by(broker: &Broker, topic: &str) -> Option<usize> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .ok()?;
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(5))
+        .ok()?;
+    let t = md.topics().first()?;
+    if t.error().is_some() {
+        return None;
+    }
+    Some(t.partitions().len())
+}
+
+#[test]
+fn three_brokers_form_one_cluster_with_one_controller() {
+    let cluster = Cluster::start(3, 3, &[]);
+    cluster.wait_until(
+        "every broker sees all three",
+        Duration::from_secs(30),
+        |c| (0..3).all(|i| c.view_from(i).is_some_and(|v| v.brokers == vec![0, 1, 2])),
+    );
+    let views: Vec<_> = (0..3)
+        .map(|i| cluster.view_from(i).expect("view"))
+        .collect();
+    assert!(
+        views.windows(2).all(|w| w[0] == w[1]),
+        "brokers disagree: {views:?}"
+    );
+    assert!((0..3).contains(&views[0].controller), "{views:?}");
+
+    // A topic created through a broker that is not the controller is
+    // forwarded to it, and every broker learns of it.
+    let not_controller = (0..3)
+        .find(|i| *i as i32 != views[0].controller)
+        .expect("a non-controller");
+    create_topic(&cluster.brokers[not_controller].bootstrap(), "spread", 6, 1);
+    for b in &cluster.brokers {
+        assert_eq!(topic_partitions_seen_by(b, "spread"), Some(6));
+    }
+}
+
+#[test]
+fn losing_the_controller_elects_another_and_admin_requests_keep_working() {
+    let mut cluster = Cluster::start(3, 3, &[]);
+    let first = cluster.controller(0).expect("controller");
+    cluster.brokers[first as usize].kill9();
+    let survivor = (0..3).find(|i| *i as i32 != first).expect("survivor");
+    cluster.wait_until(
+        "a new controller is elected",
+        Duration::from_secs(30),
+        |c| c.controller(survivor).is_some_and(|id| id != first),
+    );
+    let bootstrap = cluster.brokers[survivor].bootstrap();
+    create_topic(&bootstrap, "after-failover", 2, 1);
+
+    // The old controller comes back as a follower of the log and learns
+    // what was decided while it was down.
+    cluster.brokers[first as usize].start_again();
+    let returned = &cluster.brokers[first as usize];
+    assert_eq!(
+        topic_partitions_seen_by(returned, "after-failover"),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_broker_outside_the_voters_follows_the_quorum_as_a_learner() {
+    let cluster = Cluster::start(4, 3, &[]);
+    cluster.wait_until("all four are registered", Duration::from_secs(30), |c| {
+        c.view_from(3)
+            .is_some_and(|v| v.brokers == vec![0, 1, 2, 3])
+    });
+    create_topic(&cluster.brokers[3].bootstrap(), "from-learner", 4, 1);
+    assert_eq!(
+        topic_partitions_seen_by(&cluster.brokers[0], "from-learner"),
+        Some(4)
+    );
+}
+
+#[test]
+fn restarting_with_another_voter_set_is_refused_and_changes_nothing() {
+    // With the cluster id given, only the voter check can notice.
+    let mut cluster = Cluster::start(3, 3, &["--cluster-id", "weir-voters-test"]);
+    let broker = &mut cluster.brokers[2];
+    broker.stop();
+    let alone = format!("2@127.0.0.1:{}", broker.internal_port);
+    broker.set_arg("--controller-voters", &alone);
+    broker.launch();
+    let (status, log) = broker
+        .wait_exit(Duration::from_secs(30))
+        .expect("the broker refuses to start");
+    assert!(!status.success());
+    assert!(
+        log.contains("was formed with voters 0,1,2"),
+        "no clear reason in the log:\n{log}"
+    );
+}
