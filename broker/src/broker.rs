@@ -21,6 +21,7 @@ use crate::metrics::{Metrics, MetricsError};
 use crate::partition::PartitionError;
 use crate::quorum::{MetadataQuorum, QuorumError};
 use crate::replica_manager::ReplicaManager;
+use crate::replication::fetcher::FetchSettings;
 use kafka_protocol::error::ResponseError;
 
 /// Why the broker could not start.
@@ -90,7 +91,15 @@ impl Broker {
             &cluster_id,
         )
         .await?;
-        let replicas = ReplicaManager::new(config.node_id, config.data_dir.clone());
+        let replicas = ReplicaManager::new(
+            config.data_dir.clone(),
+            FetchSettings {
+                node_id: config.node_id,
+                cluster_id: cluster_id.clone(),
+                max_wait_ms: config.cluster.replica_fetch_wait_max_ms,
+                max_bytes: config.cluster.replica_fetch_max_bytes,
+            },
+        );
         Ok(Arc::new(Broker {
             cluster_id,
             quorum,

@@ -1,17 +1,27 @@
-//! One partition hosted by this broker: its log plus the replication state a
-//! leader keeps (leader epoch, ISR, high watermark), like Kafka's `Partition`.
+//! One partition hosted by this broker: its log plus the replication state
+//! it has as leader or follower (leader epoch, ISR, high watermark, the
+//! leader's view of its followers), like Kafka's `Partition`. The rules of
+//! replication live in `replication/`; this file applies them to the state.
 //!
 //! The log is behind a mutex: appends are serialised per partition (never
 //! across partitions), and reads take the lock only for positional reads.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::log::{AppendInfo, Log, LogConfig, LogError, TimestampOffset};
+use crate::replication::replica_view::ReplicaView;
+use crate::replication::{divergence, high_watermark, isr};
+
+/// Where the high watermark is checkpointed on shutdown.
+const HIGH_WATERMARK_FILE: &str = "high-watermark-checkpoint";
 
 /// ListOffsets' special timestamps.
 pub mod special_timestamps {
@@ -39,6 +49,20 @@ pub enum PartitionError {
         /// The topic's min.insync.replicas.
         min: i32,
     },
+    /// acks=all: the batch is stored, but the ISR shrank below
+    /// min.insync.replicas before it was replicated.
+    #[error(
+        "appended, but the ISR shrank to {isr} replica(s), fewer than min.insync.replicas={min}"
+    )]
+    NotEnoughReplicasAfterAppend {
+        /// ISR size when the batch reached the high watermark.
+        isr: usize,
+        /// The topic's min.insync.replicas.
+        min: i32,
+    },
+    /// acks=all: the ISR did not replicate the batch within the request's timeout.
+    #[error("the in-sync replicas did not acknowledge within {0:?}")]
+    Timeout(Duration),
     /// The client's leader epoch is older than ours.
     #[error("leader epoch {client} is older than the current epoch {current}")]
     FencedLeaderEpoch {
@@ -66,6 +90,10 @@ impl PartitionError {
         match self {
             PartitionError::NotLeader(_) => ResponseError::NotLeaderOrFollower,
             PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
+            PartitionError::NotEnoughReplicasAfterAppend { .. } => {
+                ResponseError::NotEnoughReplicasAfterAppend
+            }
+            PartitionError::Timeout(_) => ResponseError::RequestTimedOut,
             PartitionError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
             PartitionError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
             PartitionError::Log(e) => e.error_code(),
@@ -84,14 +112,62 @@ pub struct FetchedData {
     pub log_start_offset: i64,
 }
 
-/// Leader-side state of a partition.
+/// What a leader answers a follower's fetch with.
+#[derive(Debug, Clone)]
+pub struct ReplicaFetched {
+    /// Batches from the fetch offset on (not limited by the high watermark).
+    pub records: Bytes,
+    /// The leader's high watermark after this fetch.
+    pub high_watermark: i64,
+    /// The leader's log start offset.
+    pub log_start_offset: i64,
+    /// Where the follower's log diverged: truncate to this epoch's end.
+    pub diverging: Option<(i32, i64)>,
+    /// An ISR the leader should ask the controller for (the follower caught up).
+    pub expand_isr: Option<IsrProposal>,
+}
+
+/// A change of ISR the leader proposes to the controller (AlterPartition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsrProposal {
+    /// The leader epoch the proposal was made in.
+    pub leader_epoch: i32,
+    /// The partition epoch the proposal builds on.
+    pub partition_epoch: i32,
+    /// The proposed ISR.
+    pub isr: Vec<i32>,
+}
+
+/// Where a follower fetches from next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchPosition {
+    /// The leader this broker follows.
+    pub leader: i32,
+    /// The leader epoch this broker knows.
+    pub leader_epoch: i32,
+    /// This log's end.
+    pub fetch_offset: i64,
+    /// The epoch of the last batch in this log, -1 if none.
+    pub last_fetched_epoch: i32,
+}
+
+/// Replication state of a partition, as leader or follower.
 #[derive(Debug)]
 struct State {
     log: Option<Log>,
+    leader: i32,
     leader_epoch: i32,
+    partition_epoch: i32,
+    replicas: Vec<i32>,
     isr: Vec<i32>,
     min_insync_replicas: i32,
     high_watermark: i64,
+    /// On the leader: what each follower has.
+    followers: BTreeMap<i32, ReplicaView>,
+    /// On the leader: the log end when this epoch began.
+    leader_epoch_start: i64,
+    /// On the leader: an ISR change sent to the controller, not yet applied.
+    isr_change_pending: bool,
 }
 
 /// A partition this broker hosts.
@@ -103,8 +179,14 @@ pub struct Partition {
     pub topic_id: Uuid,
     /// The partition index.
     pub index: i32,
+    node_id: i32,
     dir: PathBuf,
     state: Mutex<State>,
+    /// Bumped whenever the high watermark or leadership changes, for
+    /// acks=all producers waiting on the ISR.
+    changed: watch::Sender<u64>,
+    /// The broker-wide signal long-polling fetches wait on.
+    appended: watch::Sender<u64>,
 }
 
 /// Settings of a partition that follow metadata and config changes.
@@ -114,8 +196,14 @@ pub struct PartitionSettings {
     pub log: LogConfig,
     /// The topic's min.insync.replicas.
     pub min_insync_replicas: i32,
+    /// The current leader, -1 when offline.
+    pub leader: i32,
     /// Current leader epoch.
     pub leader_epoch: i32,
+    /// The partition epoch, bumped on every change of the partition.
+    pub partition_epoch: i32,
+    /// Assigned replicas.
+    pub replicas: Vec<i32>,
     /// Current in-sync replicas.
     pub isr: Vec<i32>,
 }
@@ -124,11 +212,11 @@ impl Partition {
     /// Opens (or creates) the partition's log under `dir`. A directory left
     /// by an earlier topic of the same name is removed first.
     pub fn open(
+        node_id: i32,
         dir: &Path,
-        topic: &str,
-        topic_id: Uuid,
-        index: i32,
+        (topic, topic_id, index): (&str, Uuid, i32),
         settings: PartitionSettings,
+        appended: watch::Sender<u64>,
         now_ms: i64,
     ) -> Result<Partition, LogError> {
         let marker = dir.join("partition.metadata");
@@ -139,25 +227,43 @@ impl Partition {
                     .map_err(|e| LogError::io(dir, "remove stale partition", e))?;
             }
         }
-        let log = Log::open(dir, settings.log, now_ms)?;
+        let log = Log::open(dir, settings.log.clone(), now_ms)?;
         if !marker.exists() {
             std::fs::write(&marker, format!("version: 0\ntopic_id: {topic_id}\n"))
                 .map_err(|e| LogError::io(&marker, "write partition.metadata", e))?;
         }
-        let high_watermark = log.log_end_offset();
-        Ok(Partition {
+        // Only what every ISR member had is known to be committed; a
+        // checkpoint lost in a crash starts lower and catches up as the
+        // followers fetch.
+        let high_watermark = std::fs::read_to_string(dir.join(HIGH_WATERMARK_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .unwrap_or(0)
+            .clamp(log.log_start_offset(), log.log_end_offset());
+        let partition = Partition {
             topic: topic.to_string(),
             topic_id,
             index,
+            node_id,
             dir: dir.to_path_buf(),
             state: Mutex::new(State {
                 log: Some(log),
-                leader_epoch: settings.leader_epoch,
-                isr: settings.isr,
+                leader: -1,
+                leader_epoch: -1,
+                partition_epoch: -1,
+                replicas: Vec::new(),
+                isr: Vec::new(),
                 min_insync_replicas: settings.min_insync_replicas,
                 high_watermark,
+                followers: BTreeMap::new(),
+                leader_epoch_start: 0,
+                isr_change_pending: false,
             }),
-        })
+            changed: watch::channel(0).0,
+            appended,
+        };
+        partition.update(settings, now_ms)?;
+        Ok(partition)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -170,26 +276,85 @@ impl Partition {
         format!("{}-{}", self.topic, self.index)
     }
 
-    /// Applies new settings from metadata or config changes.
-    pub fn update(&self, settings: PartitionSettings) {
+    /// Applies new settings from metadata or config changes. A new leader
+    /// epoch naming this broker makes it leader: it starts the epoch in its
+    /// log and forgets what earlier leaderships knew of the followers.
+    pub fn update(&self, settings: PartitionSettings, now_ms: i64) -> Result<(), LogError> {
         let mut state = self.lock();
+        let becomes_leader = settings.leader == self.node_id
+            && (state.leader != self.node_id || state.leader_epoch != settings.leader_epoch);
+        if settings.partition_epoch != state.partition_epoch {
+            state.isr_change_pending = false;
+        }
+        state.leader = settings.leader;
         state.leader_epoch = settings.leader_epoch;
+        state.partition_epoch = settings.partition_epoch;
+        state.replicas = settings.replicas;
         state.isr = settings.isr;
         state.min_insync_replicas = settings.min_insync_replicas;
         if let Some(log) = state.log.as_mut() {
             log.update_config(settings.log);
+            if becomes_leader {
+                log.begin_epoch(settings.leader_epoch)?;
+            }
+        }
+        if becomes_leader {
+            state.leader_epoch_start = state.log.as_ref().map_or(0, Log::log_end_offset);
+            state.followers = state
+                .replicas
+                .iter()
+                .filter(|r| **r != self.node_id)
+                .map(|r| (*r, ReplicaView::new(now_ms)))
+                .collect();
+        } else if settings.leader != self.node_id {
+            state.followers.clear();
+        }
+        self.advance_high_watermark(&mut state);
+        drop(state);
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(())
+    }
+
+    /// On the leader, moves the high watermark to what the whole ISR has
+    /// and wakes whoever waits on it.
+    fn advance_high_watermark(&self, state: &mut State) {
+        if state.leader != self.node_id {
+            return;
+        }
+        let end = state.log.as_ref().map_or(0, Log::log_end_offset);
+        let hw = high_watermark::advance(
+            state.high_watermark,
+            self.node_id,
+            end,
+            &state.isr,
+            &state.followers,
+        );
+        if hw != state.high_watermark {
+            state.high_watermark = hw;
+            self.changed.send_modify(|n| *n = n.wrapping_add(1));
+            self.appended.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    fn check_leader(&self, state: &State) -> Result<(), PartitionError> {
+        if state.leader == self.node_id && state.log.is_some() {
+            Ok(())
+        } else {
+            Err(PartitionError::NotLeader(self.name()))
         }
     }
 
     /// Appends a producer's batches as leader. With `acks=all` the ISR must
-    /// be at least min.insync.replicas. Returns where the batches landed.
+    /// be at least min.insync.replicas. Returns where the batches landed and
+    /// the leader epoch they were written in.
     pub fn append(
         &self,
         records: Bytes,
         acks: i16,
         now_ms: i64,
-    ) -> Result<AppendInfo, PartitionError> {
+    ) -> Result<(AppendInfo, i32), PartitionError> {
         let mut state = self.lock();
+        self.check_leader(&state)?;
         if acks == -1 && state.isr.len() < usize::try_from(state.min_insync_replicas).unwrap_or(0) {
             return Err(PartitionError::NotEnoughReplicas {
                 isr: state.isr.len(),
@@ -200,21 +365,49 @@ impl Partition {
         let name = self.name();
         let log = state.log.as_mut().ok_or(PartitionError::NotLeader(name))?;
         let info = log.append_as_leader(records, epoch, now_ms)?;
-        // With this broker the only ISR member, an appended batch is on every
-        // in-sync replica at once.
-        state.high_watermark = info.last_offset + 1;
-        Ok(info)
+        self.advance_high_watermark(&mut state);
+        Ok((info, epoch))
+    }
+
+    /// Waits until the whole ISR has every offset below `end` (acks=all).
+    /// Fails when this broker stops leading in `epoch`, when the ISR shrank
+    /// below min.insync.replicas meanwhile, or after `timeout`.
+    pub async fn wait_for_isr(
+        &self,
+        end: i64,
+        epoch: i32,
+        timeout: Duration,
+    ) -> Result<(), PartitionError> {
+        let mut changed = self.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            {
+                let state = self.lock();
+                if state.leader != self.node_id || state.leader_epoch != epoch {
+                    return Err(PartitionError::NotLeader(self.name()));
+                }
+                if state.high_watermark >= end {
+                    let min = state.min_insync_replicas;
+                    if state.isr.len() < usize::try_from(min).unwrap_or(0) {
+                        return Err(PartitionError::NotEnoughReplicasAfterAppend {
+                            isr: state.isr.len(),
+                            min,
+                        });
+                    }
+                    return Ok(());
+                }
+            }
+            match tokio::time::timeout_at(deadline, changed.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return Err(PartitionError::Timeout(timeout)),
+            }
+        }
     }
 
     /// Checks the leader epoch a client believes in (-1 skips the check).
     pub fn check_leader_epoch(&self, client: i32) -> Result<(), PartitionError> {
         let current = self.lock().leader_epoch;
-        match client {
-            -1 => Ok(()),
-            c if c < current => Err(PartitionError::FencedLeaderEpoch { client: c, current }),
-            c if c > current => Err(PartitionError::UnknownLeaderEpoch { client: c, current }),
-            _ => Ok(()),
-        }
+        epoch_check(client, current)
     }
 
     /// Reads committed batches for a consumer, starting at `offset`.
@@ -225,6 +418,7 @@ impl Partition {
         min_one_batch: bool,
     ) -> Result<FetchedData, PartitionError> {
         let state = self.lock();
+        self.check_leader(&state)?;
         let log = state
             .log
             .as_ref()
@@ -340,13 +534,199 @@ impl Partition {
         }
     }
 
-    /// Closes the log cleanly (shutdown).
+    /// Closes the log cleanly (shutdown), checkpointing the high watermark.
     pub fn close(&self) -> Result<(), PartitionError> {
-        let log = self.lock().log.take();
+        let mut state = self.lock();
+        let hw = state.high_watermark;
+        let log = state.log.take();
+        drop(state);
+        let path = self.dir.join(HIGH_WATERMARK_FILE);
+        std::fs::write(&path, format!("{hw}\n"))
+            .map_err(|e| LogError::io(&path, "write high watermark", e))?;
         match log {
             Some(log) => Ok(log.close()?),
             None => Ok(()),
         }
+    }
+
+    /// The leader this broker follows for this partition, `None` when it
+    /// leads it or the partition has no leader.
+    pub fn followed_leader(&self) -> Option<i32> {
+        let state = self.lock();
+        (state.leader >= 0 && state.leader != self.node_id && state.log.is_some())
+            .then_some(state.leader)
+    }
+
+    /// On a follower: where the next fetch from the leader starts.
+    pub fn fetch_position(&self) -> Option<FetchPosition> {
+        let state = self.lock();
+        let log = state.log.as_ref()?;
+        (state.leader >= 0 && state.leader != self.node_id).then(|| FetchPosition {
+            leader: state.leader,
+            leader_epoch: state.leader_epoch,
+            fetch_offset: log.log_end_offset(),
+            last_fetched_epoch: log.latest_epoch(),
+        })
+    }
+
+    /// On the leader: answers a follower's fetch and records how far the
+    /// follower got, which may advance the high watermark.
+    pub fn fetch_for_follower(
+        &self,
+        replica: i32,
+        position: FetchPosition,
+        max_bytes: usize,
+        now_ms: i64,
+    ) -> Result<ReplicaFetched, PartitionError> {
+        let mut state = self.lock();
+        self.check_leader(&state)?;
+        epoch_check(position.leader_epoch, state.leader_epoch)?;
+        if !state.replicas.contains(&replica) {
+            return Err(PartitionError::NotLeader(format!(
+                "{}: broker {replica} is not a replica",
+                self.name()
+            )));
+        }
+        let name = self.name();
+        let log = state.log.as_ref().ok_or(PartitionError::NotLeader(name))?;
+        let log_start_offset = log.log_start_offset();
+        let end = log.log_end_offset();
+        let epoch_end = (position.last_fetched_epoch >= 0)
+            .then(|| log.end_offset_for_epoch(position.last_fetched_epoch))
+            .flatten();
+        if let Some(diverging) = divergence::diverged_at(
+            position.last_fetched_epoch,
+            position.fetch_offset,
+            epoch_end,
+        ) {
+            return Ok(ReplicaFetched {
+                records: Bytes::new(),
+                high_watermark: state.high_watermark,
+                log_start_offset,
+                diverging: Some(diverging),
+                expand_isr: None,
+            });
+        }
+        let records = log.read(position.fetch_offset, max_bytes, i64::MAX, true)?;
+        let view = state
+            .followers
+            .entry(replica)
+            .or_insert_with(|| ReplicaView::new(now_ms));
+        view.record_fetch(position.fetch_offset, end, now_ms);
+        let view = *view;
+        self.advance_high_watermark(&mut state);
+        let expand_isr = if state.isr_change_pending {
+            None
+        } else {
+            isr::expand(
+                &state.isr,
+                replica,
+                &view,
+                state.high_watermark,
+                state.leader_epoch_start,
+            )
+        };
+        let expand_isr = expand_isr.map(|isr| {
+            state.isr_change_pending = true;
+            IsrProposal {
+                leader_epoch: state.leader_epoch,
+                partition_epoch: state.partition_epoch,
+                isr,
+            }
+        });
+        Ok(ReplicaFetched {
+            records,
+            high_watermark: state.high_watermark,
+            log_start_offset,
+            diverging: None,
+            expand_isr,
+        })
+    }
+
+    /// On the leader: the ISR without followers that lagged longer than
+    /// `lag_max_ms`, to propose to the controller.
+    pub fn shrink_isr(&self, now_ms: i64, lag_max_ms: i64) -> Option<IsrProposal> {
+        let mut state = self.lock();
+        if state.leader != self.node_id || state.isr_change_pending {
+            return None;
+        }
+        let isr = isr::shrink(
+            &state.isr,
+            self.node_id,
+            &state.followers,
+            now_ms,
+            lag_max_ms,
+        )?;
+        state.isr_change_pending = true;
+        Some(IsrProposal {
+            leader_epoch: state.leader_epoch,
+            partition_epoch: state.partition_epoch,
+            isr,
+        })
+    }
+
+    /// The controller refused or lost an ISR proposal: it may be made again.
+    pub fn isr_change_failed(&self) {
+        self.lock().isr_change_pending = false;
+    }
+
+    /// On a follower: stores what the leader sent for the fetch made from
+    /// `position`. A divergence truncates the log first; nothing is stored
+    /// when this broker's view of the partition moved on since the fetch.
+    pub fn append_from_leader(
+        &self,
+        position: FetchPosition,
+        fetched: ReplicaFetched,
+        now_ms: i64,
+    ) -> Result<(), PartitionError> {
+        let mut state = self.lock();
+        if state.leader != position.leader || state.leader_epoch != position.leader_epoch {
+            return Ok(());
+        }
+        let hw = state.high_watermark;
+        let name = self.name();
+        let log = state.log.as_mut().ok_or(PartitionError::NotLeader(name))?;
+        if log.log_end_offset() != position.fetch_offset {
+            return Ok(());
+        }
+        if let Some((epoch, end)) = fetched.diverging {
+            let own = (epoch >= 0)
+                .then(|| log.end_offset_for_epoch(epoch))
+                .flatten();
+            let to = divergence::truncation_offset((epoch, end), own, log.log_end_offset(), hw);
+            log.truncate_to(to, now_ms)?;
+        } else if !fetched.records.is_empty() {
+            log.append_as_follower(fetched.records, now_ms)?;
+        }
+        let end = log.log_end_offset();
+        let start = fetched.log_start_offset.min(end);
+        if start > log.log_start_offset() {
+            log.delete_records_before(start)?;
+        }
+        let start = log.log_start_offset();
+        state.high_watermark = fetched.high_watermark.min(end).max(start.min(end));
+        Ok(())
+    }
+
+    /// On a follower whose fetch offset is below the leader's log start:
+    /// restarts the log at the leader's log start.
+    pub fn restart_at(
+        &self,
+        position: FetchPosition,
+        leader_log_start: i64,
+        now_ms: i64,
+    ) -> Result<(), PartitionError> {
+        let mut state = self.lock();
+        if state.leader != position.leader || state.leader_epoch != position.leader_epoch {
+            return Ok(());
+        }
+        let name = self.name();
+        let log = state.log.as_mut().ok_or(PartitionError::NotLeader(name))?;
+        if position.fetch_offset < leader_log_start {
+            log.reset_to(leader_log_start, now_ms)?;
+            state.high_watermark = leader_log_start;
+        }
+        Ok(())
     }
 
     /// Deletes the log and its directory (topic deleted).
@@ -356,5 +736,15 @@ impl Partition {
             Some(log) => Ok(log.delete()?),
             None => Ok(()),
         }
+    }
+}
+
+/// Kafka's leader-epoch check of a request (-1 skips it).
+fn epoch_check(client: i32, current: i32) -> Result<(), PartitionError> {
+    match client {
+        -1 => Ok(()),
+        c if c < current => Err(PartitionError::FencedLeaderEpoch { client: c, current }),
+        c if c > current => Err(PartitionError::UnknownLeaderEpoch { client: c, current }),
+        _ => Ok(()),
     }
 }

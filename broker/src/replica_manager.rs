@@ -14,6 +14,7 @@ use crate::config::topic::EffectiveTopicConfig;
 use crate::log::LogError;
 use crate::metadata::{MetadataImage, TopicImage};
 use crate::partition::{Partition, PartitionSettings};
+use crate::replication::fetcher::{FetchSettings, Fetchers};
 
 /// A partition's identity across renames: topic id and index.
 pub type TopicIdPartition = (Uuid, i32);
@@ -25,6 +26,7 @@ pub struct ReplicaManager {
     data_dir: PathBuf,
     partitions: RwLock<HashMap<TopicIdPartition, Arc<Partition>>>,
     appended: watch::Sender<u64>,
+    fetchers: Fetchers,
 }
 
 /// Milliseconds since the Unix epoch, the clock Kafka timestamps use.
@@ -36,13 +38,15 @@ pub fn now_ms() -> i64 {
 }
 
 impl ReplicaManager {
-    /// An empty manager storing logs under `data_dir`.
-    pub fn new(node_id: i32, data_dir: PathBuf) -> Self {
+    /// An empty manager storing logs under `data_dir`, fetching the
+    /// partitions it follows with `fetch`.
+    pub fn new(data_dir: PathBuf, fetch: FetchSettings) -> Self {
         ReplicaManager {
-            node_id,
+            node_id: fetch.node_id,
             data_dir,
             partitions: RwLock::new(HashMap::new()),
             appended: watch::channel(0).0,
+            fetchers: Fetchers::new(fetch),
         }
     }
 
@@ -57,7 +61,10 @@ impl ReplicaManager {
         Some(PartitionSettings {
             log: config.log_config(),
             min_insync_replicas: config.min_insync_replicas(),
+            leader: record.leader,
             leader_epoch: record.leader_epoch,
+            partition_epoch: record.partition_epoch,
+            replicas: record.replicas.clone(),
             isr: record.isr.clone(),
         })
     }
@@ -87,10 +94,17 @@ impl ReplicaManager {
                 continue;
             };
             match partitions.get(&(topic.id, *index)) {
-                Some(p) => p.update(settings),
+                Some(p) => p.update(settings, now)?,
                 None => {
                     let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
-                    let p = Partition::open(&dir, &topic.name, topic.id, *index, settings, now)?;
+                    let p = Partition::open(
+                        self.node_id,
+                        &dir,
+                        (&topic.name, topic.id, *index),
+                        settings,
+                        self.appended.clone(),
+                        now,
+                    )?;
                     partitions.insert((topic.id, *index), Arc::new(p));
                 }
             }
@@ -107,6 +121,9 @@ impl ReplicaManager {
                 }
             }
         }
+        let hosted: Vec<Arc<Partition>> = partitions.values().cloned().collect();
+        drop(partitions);
+        self.fetchers.assign(image, &hosted);
         Ok(())
     }
 
@@ -169,8 +186,10 @@ impl ReplicaManager {
             .sum()
     }
 
-    /// Closes every log cleanly so the next start skips recovery.
+    /// Stops fetching and closes every log cleanly so the next start skips
+    /// recovery.
     pub fn shutdown(&self) {
+        self.fetchers.shutdown();
         for p in self.all() {
             if let Err(e) = p.close() {
                 tracing::error!(topic = %p.topic, partition = p.index, error = %e, "failed to close partition log");

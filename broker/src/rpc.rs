@@ -5,6 +5,10 @@
 
 tonic::include_proto!("weir");
 
+/// Largest message accepted on the internal listener (a metadata snapshot
+/// or a replica fetch response), either way.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
 /// The request header naming the sender's cluster: a broker refuses calls
 /// from another cluster (a pod pointed at the wrong peers, a reused address).
 pub const CLUSTER_HEADER: &str = "weir-cluster-id";

@@ -4,8 +4,60 @@
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::{Broker, RawClient};
+
+/// Runs a future to completion on a fresh current-thread runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// An admin client of the brokers at `bootstrap`.
+pub fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client")
+}
+
+/// Creates a topic through `bootstrap` and fails the test if it is not.
+pub fn create_topic(
+    bootstrap: &str,
+    name: &str,
+    partitions: i32,
+    rf: i32,
+    configs: &[(&str, &str)],
+) {
+    let admin = admin(bootstrap);
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(rf));
+    for (k, v) in configs {
+        topic = topic.set(k, v);
+    }
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
+    let results = block_on(admin.create_topics([&topic], &options));
+    for r in results.expect("create topics") {
+        r.expect("topic created");
+    }
+}
+
+/// A partition's leader and ISR as Metadata reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionView {
+    /// The leader, -1 when none.
+    pub leader: i32,
+    /// The in-sync replicas, sorted.
+    pub isr: Vec<i32>,
+    /// The assigned replicas, in order.
+    pub replicas: Vec<i32>,
+}
 
 /// Liveness timings for tests: a silent broker is fenced after 3 s.
 pub const FAST_FAILOVER: &[&str] = &[
@@ -108,6 +160,31 @@ impl Cluster {
             assert!(Instant::now() < deadline, "timed out waiting until {what}");
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// One partition as broker `from` reports it, if it answers.
+    pub fn partition_view(
+        &self,
+        from: usize,
+        topic: &str,
+        partition: i32,
+    ) -> Option<PartitionView> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", self.brokers[from].bootstrap())
+            .create()
+            .ok()?;
+        let md = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .ok()?;
+        let t = md.topics().first()?;
+        let p = t.partitions().iter().find(|p| p.id() == partition)?;
+        let mut isr = p.isr().to_vec();
+        isr.sort_unstable();
+        Some(PartitionView {
+            leader: p.leader(),
+            isr,
+            replicas: p.replicas().to_vec(),
+        })
     }
 
     /// The controller as the running broker `from` sees it.

@@ -4,36 +4,10 @@
 
 use std::time::Duration;
 
-use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use weir_e2e::cluster::Cluster;
+use weir_e2e::cluster::{create_topic, Cluster};
 use weir_e2e::Broker;
-
-fn admin(bootstrap: &str) -> rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> {
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client")
-}
-
-fn create_topic(bootstrap: &str, name: &str, partitions: i32, rf: i32) {
-    let admin = admin(bootstrap);
-    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(rf));
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
-    let results = block_on(admin.create_topics([&topic], &options));
-    for r in results.expect("create topics") {
-        r.expect("topic created");
-    }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f)
-}
 
 fn topic_partitions_seen_by(broker: &Broker, topic: &str) -> Option<usize> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -72,7 +46,13 @@ fn three_brokers_form_one_cluster_with_one_controller() {
     let not_controller = (0..3)
         .find(|i| *i as i32 != views[0].controller)
         .expect("a non-controller");
-    create_topic(&cluster.brokers[not_controller].bootstrap(), "spread", 6, 1);
+    create_topic(
+        &cluster.brokers[not_controller].bootstrap(),
+        "spread",
+        6,
+        1,
+        &[],
+    );
     for b in &cluster.brokers {
         assert_eq!(topic_partitions_seen_by(b, "spread"), Some(6));
     }
@@ -90,7 +70,7 @@ fn losing_the_controller_elects_another_and_admin_requests_keep_working() {
         |c| c.controller(survivor).is_some_and(|id| id != first),
     );
     let bootstrap = cluster.brokers[survivor].bootstrap();
-    create_topic(&bootstrap, "after-failover", 2, 1);
+    create_topic(&bootstrap, "after-failover", 2, 1, &[]);
 
     // The old controller comes back as a follower of the log and learns
     // what was decided while it was down.
@@ -109,7 +89,7 @@ fn a_broker_outside_the_voters_follows_the_quorum_as_a_learner() {
         c.view_from(3)
             .is_some_and(|v| v.brokers == vec![0, 1, 2, 3])
     });
-    create_topic(&cluster.brokers[3].bootstrap(), "from-learner", 4, 1);
+    create_topic(&cluster.brokers[3].bootstrap(), "from-learner", 4, 1, &[]);
     assert_eq!(
         topic_partitions_seen_by(&cluster.brokers[0], "from-learner"),
         Some(4)

@@ -103,7 +103,7 @@ pub async fn handle(
         RequestKind::Metadata(r) => {
             ResponseKind::Metadata(metadata::handle(broker, r, version).await)
         }
-        RequestKind::Produce(r) => return produce::handle(broker, r, version),
+        RequestKind::Produce(r) => return produce::handle(broker, r, version).await,
         RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, r, version).await),
         RequestKind::ListOffsets(r) => {
             ResponseKind::ListOffsets(list_offsets::handle(broker, r, version))

@@ -1,8 +1,13 @@
 //! Produce: append producers' record batches to partition logs.
 //!
 //! Batches are validated and stored as sent; only offsets and leader epoch
-//! are assigned. With acks=0 nothing is answered, and a failure closes the
+//! are assigned. With acks=all the answer waits until every in-sync replica
+//! has the batch (the high watermark passed it), up to the request's
+//! timeout. With acks=0 nothing is answered, and a failure closes the
 //! connection, which is how Kafka tells such a producer something went wrong.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{
@@ -13,11 +18,25 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{count_error, Reply};
 use crate::broker::Broker;
+use crate::partition::Partition;
 use crate::replica_manager::now_ms;
 
+/// An acks=all append waiting for the ISR: where its answer sits in the
+/// response, the partition, the offset the high watermark must pass and
+/// the leader epoch it was written in.
+struct Pending {
+    topic: usize,
+    partition: usize,
+    log: Arc<Partition>,
+    end: i64,
+    epoch: i32,
+}
+
 /// Handles a Produce request.
-pub fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
+pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
     let acks = request.acks;
+    let timeout = Duration::from_millis(u64::try_from(request.timeout_ms).unwrap_or(0));
+    let mut pending = Vec::new();
     let image = broker.image();
     let now = now_ms();
     let mut failed = false;
@@ -85,7 +104,18 @@ pub fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
                                 let size = records.len();
                                 partition
                                     .append(records, acks, now)
-                                    .map(|info| (info, size))
+                                    .map(|(info, epoch)| {
+                                        if acks == -1 && info.record_count > 0 {
+                                            pending.push(Pending {
+                                                topic: responses.len(),
+                                                partition: partitions.len(),
+                                                log: partition.clone(),
+                                                end: info.last_offset + 1,
+                                                epoch,
+                                            });
+                                        }
+                                        (info, size)
+                                    })
                                     .map_err(|e| (e.error_code(), e.to_string()))
                             }
                         },
@@ -133,6 +163,27 @@ pub fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
     }
     if appended {
         broker.replicas.notify_appended();
+    }
+    // Every wait runs against one deadline: the ISR replicates all the
+    // partitions at once, so waiting for them in turn costs no more.
+    let deadline = tokio::time::Instant::now() + timeout;
+    for p in pending {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if let Err(e) = p.log.wait_for_isr(p.end, p.epoch, left).await {
+            failed = true;
+            let code = e.error_code();
+            count_error(broker, ApiKey::Produce, code);
+            tracing::debug!(topic = %p.log.topic, partition = p.log.index, error = %e, "acks=all produce not acknowledged");
+            if let Some(r) = responses
+                .get_mut(p.topic)
+                .and_then(|t| t.partition_responses.get_mut(p.partition))
+            {
+                r.error_code = code.code();
+                if version >= 8 {
+                    r.error_message = Some(StrBytes::from_string(e.to_string()));
+                }
+            }
+        }
     }
     if failed {
         broker.metrics.failed_produce_requests.inc();

@@ -5,6 +5,7 @@
 //! lock and makes the records durable. With a quorum, the controller is the
 //! Raft leader and these same functions run there.
 
+pub mod alter_partition;
 pub mod configs;
 pub mod partitions;
 pub mod producer_ids;

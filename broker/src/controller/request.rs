@@ -7,6 +7,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::alter_partition::{alter_partition, IsrChange};
 use super::configs::{alter_topic_configs, replace_topic_configs, AlterOp};
 use super::partitions::create_partitions;
 use super::producer_ids::allocate_block;
@@ -71,6 +72,8 @@ pub enum ControllerRequest {
     },
     /// A broker registering (or re-registering with new endpoints).
     RegisterBroker(BrokerRecord),
+    /// A partition leader changing the ISR (Kafka's AlterPartition).
+    AlterPartition(IsrChange),
 }
 
 /// What the controller did.
@@ -187,6 +190,9 @@ pub fn decide(
                 vec![MetadataRecord::RegisterBroker(record.clone())]
             };
             Ok((records, ControllerReply::Done))
+        }
+        ControllerRequest::AlterPartition(change) => {
+            Ok((alter_partition(image, change)?, ControllerReply::Done))
         }
     }
 }

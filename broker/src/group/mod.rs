@@ -717,18 +717,21 @@ impl GroupCoordinator {
             tracing::error!(error = %e, "encoding {OFFSETS_TOPIC} records failed");
             ResponseError::UnknownServerError
         })?;
-        partition.append(batch.freeze(), -1, now).map_err(|e| {
-            tracing::error!(error = %e, group = group_id, "writing {OFFSETS_TOPIC} failed");
-            match e.error_code() {
-                ResponseError::NotEnoughReplicas | ResponseError::NotLeaderOrFollower => {
-                    ResponseError::NotCoordinator
+        partition
+            .append(batch.freeze(), -1, now)
+            .map(|_| ())
+            .map_err(|e| {
+                tracing::error!(error = %e, group = group_id, "writing {OFFSETS_TOPIC} failed");
+                match e.error_code() {
+                    ResponseError::NotEnoughReplicas | ResponseError::NotLeaderOrFollower => {
+                        ResponseError::NotCoordinator
+                    }
+                    ResponseError::MessageTooLarge | ResponseError::RecordListTooLarge => {
+                        ResponseError::InvalidCommitOffsetSize
+                    }
+                    _ => ResponseError::UnknownServerError,
                 }
-                ResponseError::MessageTooLarge | ResponseError::RecordListTooLarge => {
-                    ResponseError::InvalidCommitOffsetSize
-                }
-                _ => ResponseError::UnknownServerError,
-            }
-        })?;
+            })?;
         broker.replicas.notify_appended();
         Ok(())
     }

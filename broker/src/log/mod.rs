@@ -10,6 +10,7 @@ pub mod batch;
 pub mod cleaner;
 pub mod codec;
 pub mod epoch;
+pub mod follower;
 pub mod index;
 pub mod producer_state;
 pub mod records;

@@ -268,6 +268,20 @@ impl Segment {
         self.write_indexes()
     }
 
+    /// Cuts the batch holding `offset` and everything after it, then
+    /// rebuilds the indexes from what is left.
+    pub fn truncate_to(&mut self, offset: i64, index_interval: u32) -> Result<(), LogError> {
+        let Some(pos) = self.position_of(offset)? else {
+            return Ok(());
+        };
+        self.file
+            .set_len(pos)
+            .map_err(|e| self.io("truncate segment", e))?;
+        self.size = pos;
+        self.first_batch_timestamp = None;
+        self.recover(None, index_interval)
+    }
+
     /// Updates in-memory bookkeeping for a batch written at `pos`.
     fn track(&mut self, h: &BatchHeader, pos: u64, len: u64, index_interval: u32) {
         let relative = u32::try_from(h.base_offset - self.base_offset).unwrap_or(u32::MAX);

@@ -106,6 +106,12 @@ impl MetadataImage {
         self.topic_ids.get(name).and_then(|id| self.topics.get(id))
     }
 
+    /// Whether a broker is registered and may hold leaderships and ISR
+    /// places.
+    pub fn is_live(&self, node_id: i32) -> bool {
+        self.brokers.contains_key(&node_id)
+    }
+
     /// A topic by id.
     pub fn topic_by_id(&self, id: &Uuid) -> Option<&TopicImage> {
         self.topics.get(id)

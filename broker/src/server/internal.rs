@@ -1,5 +1,5 @@
 //! The internal listener: the gRPC services brokers offer each other (the
-//! metadata quorum and forwarded controller requests).
+//! metadata quorum, forwarded controller requests and replication).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,10 +12,9 @@ use crate::config::ClusterConfig;
 use crate::forwarding::ForwardedRequests;
 use crate::quorum::service::QuorumService;
 use crate::rpc::quorum_server::QuorumServer;
-
-/// Largest message accepted on the internal listener (a metadata snapshot
-/// or a replica fetch response).
-const MAX_MESSAGE_BYTES: usize = 64 << 20;
+use crate::rpc::replication_server::ReplicationServer;
+use crate::rpc::MAX_MESSAGE_BYTES;
+use crate::server::replication::ReplicationService;
 
 /// Binds the internal listener. A broker that is a one-voter cluster of
 /// itself and was not given an address has no peers to be reached by, so if
@@ -56,6 +55,11 @@ pub async fn serve(listener: TcpListener, broker: Arc<Broker>, stop: impl Future
     let served = tonic::transport::Server::builder()
         .add_service(
             QuorumServer::new(quorum)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            ReplicationServer::new(ReplicationService::new(broker.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )

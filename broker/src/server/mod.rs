@@ -6,6 +6,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod frame;
 pub mod internal;
+pub mod replication;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -76,6 +77,16 @@ pub async fn run(
     tasks.spawn(retention_loop(broker.clone(), stop_rx.clone()));
     tasks.spawn(group_ticker(broker.clone(), stop_rx.clone()));
     tasks.spawn(cleaner_loop(broker.clone(), stop_rx.clone()));
+    {
+        let broker = broker.clone();
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                () = crate::isr_changes::shrink_lagging(broker) => {}
+                () = stopped(&mut stop) => {}
+            }
+        });
+    }
     let admission = Admission::new(&broker.config.connections);
     for listener in listeners {
         tasks.spawn(accept_loop(

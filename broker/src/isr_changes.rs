@@ -1,0 +1,53 @@
+//! A leader's ISR changes on their way to the controller (Kafka's
+//! AlterPartition): a follower that caught up joins, one that lagged for
+//! `replica.lag.time.max.ms` leaves. The leader only proposes; the change
+//! holds once the controller committed it and the image came back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::broker::Broker;
+use crate::controller::alter_partition::IsrChange;
+use crate::controller::request::ControllerRequest;
+use crate::partition::{IsrProposal, Partition};
+use crate::replica_manager::now_ms;
+
+/// Sends `proposal` for `partition` to the controller. A refusal (a newer
+/// leader epoch, a fenced follower) is logged and the partition may
+/// propose again.
+pub async fn propose(broker: &Broker, partition: &Partition, proposal: IsrProposal) {
+    tracing::info!(topic = %partition.topic, partition = partition.index, isr = ?proposal.isr, "proposing an ISR change");
+    let request = ControllerRequest::AlterPartition(IsrChange {
+        broker_id: broker.config.node_id,
+        topic_id: partition.topic_id,
+        partition: partition.index,
+        leader_epoch: proposal.leader_epoch,
+        partition_epoch: proposal.partition_epoch,
+        isr: proposal.isr,
+    });
+    if let Err(e) = broker.control(request).await {
+        tracing::info!(topic = %partition.topic, partition = partition.index, reason = %e, "ISR change refused");
+        partition.isr_change_failed();
+    }
+}
+
+/// Checks the led partitions for lagging followers every half
+/// `replica.lag.time.max.ms`, as Kafka's ISR expiration task does.
+pub async fn shrink_lagging(broker: Arc<Broker>) {
+    let lag_max = broker.config.cluster.replica_lag_time_max_ms;
+    let period = Duration::from_millis((lag_max / 2).max(100));
+    let lag_max = i64::try_from(lag_max).unwrap_or(i64::MAX);
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        let now = now_ms();
+        for partition in broker.replicas.all() {
+            if let Some(proposal) = partition.shrink_isr(now, lag_max) {
+                let broker = broker.clone();
+                tokio::spawn(async move {
+                    propose(&broker, &partition, proposal).await;
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! What a follower does to its log that a leader never does: append batches
+//! that already carry the leader's offsets and epochs, and cut off a tail
+//! that diverged from the leader's log (Kafka's `appendAsFollower` and
+//! `truncateTo`).
+
+use bytes::Bytes;
+
+use super::batch::{self, BatchHeader, LOG_OVERHEAD};
+use super::segment::{PlacedBatch, Segment};
+use super::{AppendInfo, Log, LogError};
+
+impl Log {
+    /// Appends batches fetched from the leader as they are: offsets, epochs
+    /// and timestamps were assigned there. Every batch's CRC is checked and
+    /// offsets must move forward from this log's end; the producer state and
+    /// epoch cache follow, so a follower that becomes leader deduplicates
+    /// retried batches and answers OffsetForLeaderEpoch like its old leader.
+    pub fn append_as_follower(
+        &mut self,
+        records: Bytes,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let placed = parse_fetched(&records, self.log_end_offset())?;
+        let (Some(first), Some(last)) = (placed.first(), placed.last()) else {
+            return Err(LogError::InvalidRecord("no record batch".into()));
+        };
+        let (base_offset, last_offset) = (first.header.base_offset, last.header.last_offset());
+        self.maybe_roll(records.len(), last_offset, now_ms)?;
+        let interval = self.config.index_interval_bytes;
+        self.active_mut().append(&records, &placed, interval)?;
+        let mut epochs_changed = false;
+        for p in &placed {
+            self.producers.record(&p.header);
+            epochs_changed |= self
+                .epochs
+                .assign(p.header.partition_leader_epoch, p.header.base_offset);
+        }
+        if epochs_changed {
+            self.epochs
+                .save()
+                .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))?;
+        }
+        Ok(AppendInfo {
+            base_offset,
+            last_offset,
+            log_append_time: -1,
+            log_start_offset: self.log_start_offset,
+            record_count: placed
+                .iter()
+                .map(|p| i64::from(p.header.records_count))
+                .sum(),
+        })
+    }
+
+    /// Removes every batch holding an offset at or above `offset` (a batch
+    /// straddling it goes whole, as in Kafka), with the epochs and producer
+    /// state they contributed. Offsets below the log start are never cut.
+    pub fn truncate_to(&mut self, offset: i64, now_ms: i64) -> Result<(), LogError> {
+        let offset = offset.max(self.log_start_offset);
+        if offset >= self.log_end_offset() {
+            return Ok(());
+        }
+        let doomed: Vec<i64> = self
+            .segments
+            .range(offset..)
+            .map(|(base, _)| *base)
+            .filter(|base| *base > offset || *base == offset && *base > self.first_base())
+            .collect();
+        for base in doomed {
+            if let Some(segment) = self.segments.remove(&base) {
+                segment.delete()?;
+            }
+        }
+        if self.segments.is_empty() {
+            self.segments
+                .insert(offset, Segment::create(&self.dir, offset, now_ms)?);
+        }
+        let interval = self.config.index_interval_bytes;
+        self.active_mut().truncate_to(offset, interval)?;
+        if self.epochs.truncate_from(self.log_end_offset()) {
+            self.epochs
+                .save()
+                .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))?;
+        }
+        self.cleaned_up_to = self.cleaned_up_to.min(self.log_end_offset());
+        self.rebuild_producer_state()?;
+        tracing::info!(
+            dir = %self.dir.display(),
+            log_end_offset = self.log_end_offset(),
+            "truncated the log to the leader's"
+        );
+        Ok(())
+    }
+
+    /// Empties the log and restarts it at `offset`: the follower is behind
+    /// the leader's log start (retention deleted what it missed), so it
+    /// starts over where the leader's log begins.
+    pub fn reset_to(&mut self, offset: i64, now_ms: i64) -> Result<(), LogError> {
+        let bases: Vec<i64> = self.segments.keys().copied().collect();
+        for base in bases {
+            if let Some(segment) = self.segments.remove(&base) {
+                segment.delete()?;
+            }
+        }
+        self.segments
+            .insert(offset, Segment::create(&self.dir, offset, now_ms)?);
+        self.log_start_offset = offset;
+        self.save_log_start()?;
+        self.cleaned_up_to = offset;
+        if self.epochs.truncate_from(i64::MIN) {
+            self.epochs
+                .save()
+                .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))?;
+        }
+        self.rebuild_producer_state()?;
+        tracing::info!(dir = %self.dir.display(), offset, "log restarted at the leader's log start");
+        Ok(())
+    }
+
+    /// Marks where a new leader epoch starts (a broker becoming leader), so
+    /// a follower asking about an older epoch learns where it ended.
+    pub fn begin_epoch(&mut self, epoch: i32) -> Result<(), LogError> {
+        if self.epochs.assign(epoch, self.log_end_offset()) {
+            self.epochs
+                .save()
+                .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))?;
+        }
+        Ok(())
+    }
+
+    /// The latest leader epoch in the log, -1 when it holds no batch.
+    pub fn latest_epoch(&self) -> i32 {
+        self.epochs.latest_epoch().unwrap_or(-1)
+    }
+
+    fn first_base(&self) -> i64 {
+        self.segments.keys().next().copied().unwrap_or(0)
+    }
+}
+
+/// Splits fetched bytes into whole, CRC-checked v2 batches whose offsets
+/// start at or after `log_end_offset` and increase. A partial batch at the
+/// end (the leader cut at `max_bytes`) is an error here: the leader sends
+/// whole batches only.
+fn parse_fetched(buf: &[u8], log_end_offset: i64) -> Result<Vec<PlacedBatch>, LogError> {
+    let mut placed = Vec::new();
+    let mut pos = 0usize;
+    let mut next = log_end_offset;
+    while pos < buf.len() {
+        let rest = &buf[pos..];
+        let header = (rest.len() >= LOG_OVERHEAD + 5)
+            .then(|| BatchHeader::parse(rest))
+            .flatten()
+            .ok_or_else(|| LogError::CorruptMessage("truncated fetched batch".into()))?;
+        let size = header
+            .total_size()
+            .filter(|s| *s <= rest.len())
+            .ok_or_else(|| {
+                LogError::CorruptMessage("fetched batch overruns the response".into())
+            })?;
+        if header.magic != 2 || !batch::crc_matches(&rest[..size]) {
+            return Err(LogError::CorruptMessage(
+                "fetched batch fails its CRC".into(),
+            ));
+        }
+        if header.base_offset < next || header.last_offset_delta < 0 {
+            return Err(LogError::CorruptMessage(format!(
+                "fetched batch at offset {} does not follow offset {next}",
+                header.base_offset
+            )));
+        }
+        next = header.next_offset();
+        placed.push(PlacedBatch {
+            header,
+            start: pos,
+            len: size,
+        });
+        pos += size;
+    }
+    Ok(placed)
+}

@@ -1,0 +1,179 @@
+//! Partitions replicated over three brokers: followers pull the leader's
+//! batches byte for byte, acks=all waits for the ISR, and an ISR smaller
+//! than min.insync.replicas refuses acks=all.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kafka_protocol::error::ResponseError;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::TopicPartitionList;
+use weir_e2e::cluster::{block_on, create_topic, Cluster};
+use weir_e2e::{record_batch, RawClient};
+
+fn producer(bootstrap: &str) -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "2")
+        .set("message.timeout.ms", "30000")
+        .create()
+        .expect("producer")
+}
+
+/// Produces `count` records with distinct values over `partitions`
+/// partitions and returns, per partition, the values in acknowledged order.
+fn produce_all(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    count: usize,
+) -> BTreeMap<i32, Vec<String>> {
+    let producer = producer(bootstrap);
+    let sends: Vec<_> = (0..count)
+        .map(|i| {
+            let value = format!("record-{i}");
+            let partition = i32::try_from(i).unwrap_or(0) % partitions;
+            let send = producer
+                .send_result(
+                    FutureRecord::<(), _>::to(topic)
+                        .payload(value.as_bytes())
+                        .partition(partition),
+                )
+                .map_err(|(e, _)| e)
+                .expect("queued");
+            (partition, value, send)
+        })
+        .collect();
+    let mut acked: BTreeMap<i32, Vec<(i64, String)>> = BTreeMap::new();
+    for (partition, value, send) in sends {
+        let delivery = block_on(send).expect("not cancelled");
+        let d = delivery.unwrap_or_else(|(e, _)| panic!("{value} not acknowledged: {e}"));
+        assert_eq!(d.partition, partition);
+        acked.entry(partition).or_default().push((d.offset, value));
+    }
+    acked
+        .into_iter()
+        .map(|(p, mut v)| {
+            v.sort();
+            (p, v.into_iter().map(|(_, value)| value).collect())
+        })
+        .collect()
+}
+
+/// Every value of `topic` per partition, in offset order, read from `bootstrap`.
+fn read_all(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    expect: usize,
+) -> BTreeMap<i32, Vec<String>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "replication-reader")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, rdkafka::Offset::Beginning)
+            .expect("partition");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut read: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while read.values().map(Vec::len).sum::<usize>() < expect {
+        assert!(std::time::Instant::now() < deadline, "read only {read:?}");
+        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+            let m = m.expect("consume");
+            let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+            read.entry(m.partition()).or_default().push(value);
+        }
+    }
+    read
+}
+
+#[test]
+fn acks_all_records_are_on_every_replica_byte_for_byte() {
+    let cluster = Cluster::start(3, 3, &[]);
+    create_topic(
+        &cluster.bootstrap(),
+        "replicated",
+        3,
+        3,
+        &[("min.insync.replicas", "2")],
+    );
+    let acked = produce_all(&cluster.bootstrap(), "replicated", 3, 3000);
+    let read = read_all(&cluster.bootstrap(), "replicated", 3, 3000);
+    assert_eq!(read, acked, "what was read is not what was acknowledged");
+
+    // A follower stores the leader's batches exactly as the leader does.
+    for p in 0..3 {
+        let segment = |b: usize| {
+            let path = cluster.brokers[b]
+                .data_dir()
+                .join(format!("replicated-{p}"))
+                .join("00000000000000000000.log");
+            std::fs::read(&path).unwrap_or_default()
+        };
+        cluster.wait_until(
+            &format!("every replica of partition {p} holds the same log"),
+            Duration::from_secs(20),
+            |_| {
+                let leader = segment(0);
+                !leader.is_empty() && segment(1) == leader && segment(2) == leader
+            },
+        );
+    }
+}
+
+#[test]
+fn acks_all_is_refused_once_the_isr_is_smaller_than_min_insync_replicas() {
+    let mut cluster = Cluster::start(3, 3, &[]);
+    create_topic(
+        &cluster.bootstrap(),
+        "strict",
+        1,
+        3,
+        &[("min.insync.replicas", "3")],
+    );
+    let view = cluster.partition_view(0, "strict", 0).expect("metadata");
+    assert_eq!(view.isr, vec![0, 1, 2]);
+    let leader = usize::try_from(view.leader).expect("a leader");
+    let mut client = RawClient::connect(&cluster.brokers[leader].bootstrap());
+    let ok = client.produce("strict", 0, record_batch(&[b"while whole"], None));
+    assert_eq!(ok.error_code, 0, "{ok:?}");
+
+    // A follower dies; after replica.lag.time.max.ms the leader drops it.
+    let follower = (0..3).find(|b| *b != leader).expect("a follower");
+    cluster.brokers[follower].kill9();
+    cluster.wait_until("the ISR shrinks to two", Duration::from_secs(30), |c| {
+        c.partition_view(leader, "strict", 0)
+            .is_some_and(|v| v.isr.len() == 2)
+    });
+    let refused = client.produce("strict", 0, record_batch(&[b"too few"], None));
+    assert_eq!(
+        refused.error_code,
+        ResponseError::NotEnoughReplicas.code(),
+        "{refused:?}"
+    );
+
+    // It comes back, catches up, rejoins the ISR; acks=all works again.
+    cluster.brokers[follower].start_again();
+    cluster.wait_until(
+        "the follower rejoins the ISR",
+        Duration::from_secs(30),
+        |c| {
+            c.partition_view(leader, "strict", 0)
+                .is_some_and(|v| v.isr.len() == 3)
+        },
+    );
+    let again = client.produce("strict", 0, record_batch(&[b"whole again"], None));
+    assert_eq!(again.error_code, 0, "{again:?}");
+    assert_eq!(again.base_offset, 1, "the refused batch was not stored");
+}
