@@ -14,6 +14,7 @@ use crate::controller::topics::{NewTopic, TopicDefaults};
 use crate::controller::Rejection;
 use crate::forwarding;
 use crate::group::GroupCoordinator;
+use crate::liveness::Liveness;
 use crate::log::LogError;
 use crate::metadata::meta_properties::{self, MetaPropertiesError};
 use crate::metadata::{BrokerRecord, Endpoint, MetadataImage, TopicImage};
@@ -69,6 +70,10 @@ pub struct Broker {
     pub metrics: Metrics,
     /// Consumer groups and committed offsets.
     pub groups: GroupCoordinator,
+    /// This process's incarnation: a restart registers with a new one.
+    pub incarnation: uuid::Uuid,
+    /// On the controller: when each broker last heartbeat.
+    pub liveness: Liveness,
     ready: AtomicBool,
     applied_version: Mutex<u64>,
     producer_ids: tokio::sync::Mutex<Range<i64>>,
@@ -107,6 +112,8 @@ impl Broker {
             replicas,
             metrics: Metrics::new()?,
             groups: GroupCoordinator::new(config.groups.clone()),
+            incarnation: uuid::Uuid::new_v4(),
+            liveness: Liveness::default(),
             ready: AtomicBool::new(false),
             applied_version: Mutex::new(0),
             producer_ids: tokio::sync::Mutex::new(0..0),
@@ -137,6 +144,7 @@ impl Broker {
                 .collect(),
             rack: self.config.rack.clone(),
             internal_address: self.config.cluster.internal_advertised.clone(),
+            incarnation: self.incarnation,
         };
         let mut attempt = 0u32;
         loop {
@@ -154,8 +162,8 @@ impl Broker {
                 }
             }
         }
+        crate::liveness::until_unfenced(self).await;
         self.apply_current();
-        self.groups.load(self)?;
         Ok(())
     }
 
@@ -191,6 +199,10 @@ impl Broker {
         self.replicas
             .apply_image(image, &self.config.topic_defaults)?;
         *applied = image.version;
+        drop(applied);
+        if let Err(e) = self.groups.follow_leadership(self) {
+            tracing::error!(error = %e, "loading consumer groups failed");
+        }
         Ok(())
     }
 

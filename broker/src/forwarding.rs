@@ -86,6 +86,9 @@ pub async fn decide_here(
     broker: &Broker,
     request: &ControllerRequest,
 ) -> Result<(ControllerReply, u64), Rejection> {
+    if let ControllerRequest::BrokerHeartbeat { broker_id, .. } = request {
+        broker.liveness.heard(*broker_id);
+    }
     let _serial = broker.controller_lock.lock().await;
     broker.quorum.catch_up().await.map_err(propose_error)?;
     if let ControllerRequest::RegisterBroker(record) = request {
@@ -190,6 +193,10 @@ impl Forwarder for ForwardedRequests {
                 Ok(_) if !self.0.quorum.is_leader() => {
                     Err(not_controller("this broker is not the active controller"))
                 }
+                Ok(ControllerRequest::FenceBroker { .. }) => Err(Rejection::new(
+                    ResponseError::InvalidRequest,
+                    "only the controller fences brokers",
+                )),
                 Ok(request) => decide_here(&self.0, &request).await,
             };
             serde_json::to_vec(&reply).unwrap_or_default()

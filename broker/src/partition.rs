@@ -431,6 +431,22 @@ impl Partition {
         })
     }
 
+    /// Reads stored batches up to the log end, whatever this broker's role
+    /// (a new group coordinator replaying its partition).
+    pub fn read_local(&self, offset: i64, max_bytes: usize) -> Result<Bytes, PartitionError> {
+        let state = self.lock();
+        let log = state
+            .log
+            .as_ref()
+            .ok_or_else(|| PartitionError::NotLeader(self.name()))?;
+        Ok(log.read(offset, max_bytes, i64::MAX, true)?)
+    }
+
+    /// The offset after the last stored batch.
+    pub fn log_end_offset(&self) -> i64 {
+        self.lock().log.as_ref().map_or(0, Log::log_end_offset)
+    }
+
     /// The current leader epoch.
     pub fn leader_epoch(&self) -> i32 {
         self.lock().leader_epoch

@@ -29,6 +29,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 pub mod cluster;
 pub mod kube;
 pub mod process;
+pub mod workload;
 
 /// Finds the `weir-broker` binary next to the test executable's directory
 /// (`target/<profile>/weir-broker`), or at `$WEIR_BROKER_BIN`.

@@ -27,9 +27,12 @@ pub fn handle(
             .with_controller_id(BrokerId(-1));
     }
     let image = broker.image();
+    // Fenced brokers are left out, as Kafka does (v2's include_fenced_brokers
+    // is not served).
     let brokers = image
         .brokers
         .values()
+        .filter(|b| !image.fenced.contains(&b.node_id))
         .filter_map(|b| {
             let e = b.endpoints.first()?;
             Some(

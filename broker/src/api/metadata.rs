@@ -75,9 +75,11 @@ pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> 
         }
     }
     let image = broker.image();
+    // Fenced brokers hold no leadership and are not listed, as in Kafka.
     let brokers = image
         .brokers
         .values()
+        .filter(|b| !image.fenced.contains(&b.node_id))
         .filter_map(|b| {
             let endpoint = b.endpoints.first()?;
             Some(
@@ -161,7 +163,7 @@ pub fn describe_topic(
             let offline: Vec<BrokerId> = p
                 .replicas
                 .iter()
-                .filter(|r| !image.brokers.contains_key(r))
+                .filter(|r| !image.is_live(**r))
                 .map(|r| BrokerId(*r))
                 .collect();
             let error = if p.leader < 0 {

@@ -144,7 +144,7 @@ pub async fn handle(
             ResponseKind::LeaveGroup(leave_group::handle(broker, r, version))
         }
         RequestKind::OffsetCommit(r) => {
-            ResponseKind::OffsetCommit(offset_commit::handle(broker, r, version))
+            ResponseKind::OffsetCommit(offset_commit::handle(broker, r, version).await)
         }
         RequestKind::OffsetFetch(r) => {
             ResponseKind::OffsetFetch(offset_fetch::handle(broker, r, version))

@@ -15,8 +15,16 @@ use crate::group::records::OffsetValue;
 use crate::group::OffsetCommit;
 use crate::replica_manager::now_ms;
 
+/// Kafka's `offsets.commit.timeout.ms` default: how long a commit waits for
+/// the ISR of its `__consumer_offsets` partition.
+const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Handles an OffsetCommit request.
-pub fn handle(broker: &Broker, request: OffsetCommitRequest, version: i16) -> OffsetCommitResponse {
+pub async fn handle(
+    broker: &Broker,
+    request: OffsetCommitRequest,
+    version: i16,
+) -> OffsetCommitResponse {
     let image = broker.image();
     let now = now_ms();
     let max_metadata = broker.groups.metadata_max_bytes();
@@ -56,17 +64,18 @@ pub fn handle(broker: &Broker, request: OffsetCommitRequest, version: i16) -> Of
     let group_error = if commits.is_empty() && !errors.is_empty() {
         None
     } else {
-        broker
-            .groups
-            .commit(
-                broker,
-                request.group_id.0.as_str(),
-                request.member_id.as_str(),
-                request.group_instance_id.as_ref().map(|s| s.as_str()),
-                request.generation_id_or_member_epoch,
-                commits,
-            )
-            .err()
+        let written = broker.groups.commit(
+            broker,
+            request.group_id.0.as_str(),
+            request.member_id.as_str(),
+            request.group_instance_id.as_ref().map(|s| s.as_str()),
+            request.generation_id_or_member_epoch,
+            commits,
+        );
+        match written {
+            Ok(durable) => durable.replicated(COMMIT_TIMEOUT).await.err(),
+            Err(e) => Some(e),
+        }
     };
     let topics = request
         .topics

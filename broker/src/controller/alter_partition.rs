@@ -134,6 +134,7 @@ mod tests {
                 endpoints: vec![],
                 rack: None,
                 internal_address: String::new(),
+                incarnation: Uuid::nil(),
             }));
         }
         image.apply(&MetadataRecord::Topic(TopicRecord {

@@ -1,11 +1,12 @@
 //! The controller's decisions: pure functions from the current metadata image
 //! and a request to the metadata records that carry it out, or a Kafka error.
 //!
-//! Nothing here does I/O; `MetadataStore::commit` runs a decision under its
-//! lock and makes the records durable. With a quorum, the controller is the
-//! Raft leader and these same functions run there.
+//! Nothing here does I/O: the controller (the Raft leader of the metadata
+//! quorum) runs a decision in `forwarding::decide_here` and commits the
+//! records through the quorum.
 
 pub mod alter_partition;
+pub mod brokers;
 pub mod configs;
 pub mod partitions;
 pub mod producer_ids;

@@ -35,7 +35,7 @@ pub fn create_partitions(
         ));
     }
     let rf = t.partitions.values().next().map_or(1, |p| p.replicas.len());
-    let brokers: Vec<i32> = image.brokers.keys().copied().collect();
+    let brokers: Vec<i32> = image.live_brokers();
     let bad = |m: String| Err(Rejection::new(ResponseError::InvalidReplicaAssignment, m));
     let placed: Vec<(i32, Vec<i32>)> = match assignments {
         Some(given) => {
@@ -107,6 +107,7 @@ mod tests {
             endpoints: vec![],
             rack: None,
             internal_address: String::new(),
+            incarnation: Uuid::nil(),
         })]);
         let t = NewTopic {
             name: "t".into(),

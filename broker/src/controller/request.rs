@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::alter_partition::{alter_partition, IsrChange};
+use super::brokers::{self, HeartbeatReply};
 use super::configs::{alter_topic_configs, replace_topic_configs, AlterOp};
 use super::partitions::create_partitions;
 use super::producer_ids::allocate_block;
@@ -74,6 +75,22 @@ pub enum ControllerRequest {
     RegisterBroker(BrokerRecord),
     /// A partition leader changing the ISR (Kafka's AlterPartition).
     AlterPartition(IsrChange),
+    /// A broker's heartbeat (Kafka's BrokerHeartbeat), possibly asking for
+    /// a controlled shutdown.
+    BrokerHeartbeat {
+        /// The broker.
+        broker_id: i32,
+        /// Its incarnation, as registered.
+        incarnation: Uuid,
+        /// It wants to shut down: hand its leaderships away.
+        want_shutdown: bool,
+    },
+    /// The controller fences a broker whose session expired. Only the
+    /// controller itself asks for this.
+    FenceBroker {
+        /// The broker.
+        broker_id: i32,
+    },
 }
 
 /// What the controller did.
@@ -90,6 +107,8 @@ pub enum ControllerReply {
         /// Its id.
         id: Uuid,
     },
+    /// The answer to a heartbeat.
+    Heartbeat(HeartbeatReply),
     /// A block of producer ids.
     ProducerIds {
         /// First id of the block.
@@ -183,11 +202,22 @@ pub fn decide(
             ))
         }
         ControllerRequest::RegisterBroker(record) => {
-            let unchanged = image.brokers.get(&record.node_id) == Some(record);
-            let records = if unchanged {
-                vec![]
+            Ok((brokers::register(image, record), ControllerReply::Done))
+        }
+        ControllerRequest::BrokerHeartbeat {
+            broker_id,
+            incarnation,
+            want_shutdown,
+        } => {
+            let (records, reply) =
+                brokers::heartbeat(image, *broker_id, *incarnation, *want_shutdown)?;
+            Ok((records, ControllerReply::Heartbeat(reply)))
+        }
+        ControllerRequest::FenceBroker { broker_id } => {
+            let records = if image.brokers.contains_key(broker_id) {
+                brokers::fence(image, *broker_id)
             } else {
-                vec![MetadataRecord::RegisterBroker(record.clone())]
+                Vec::new()
             };
             Ok((records, ControllerReply::Done))
         }

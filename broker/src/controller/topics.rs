@@ -92,7 +92,7 @@ pub fn create_topic(
         topic::validate(name, value)
             .map_err(|e| Rejection::new(ResponseError::InvalidConfig, e.to_string()))?;
     }
-    let brokers: Vec<i32> = image.brokers.keys().copied().collect();
+    let brokers: Vec<i32> = image.live_brokers();
     let assignments = if topic.assignments.is_empty() {
         let partitions = match topic.num_partitions {
             -1 => defaults.num_partitions,
@@ -119,7 +119,7 @@ pub fn create_topic(
             return Err(Rejection::new(
                 ResponseError::InvalidReplicationFactor,
                 format!(
-                    "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {} broker(s) are registered.",
+                    "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {} broker(s) are registered and unfenced.",
                     brokers.len()
                 ),
             ));
@@ -277,6 +277,7 @@ mod tests {
                     endpoints: vec![],
                     rack: None,
                     internal_address: String::new(),
+                    incarnation: Uuid::nil(),
                 })
             })
             .collect();

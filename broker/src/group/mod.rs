@@ -7,10 +7,12 @@
 //! them, drives time (session expiry, rebalance deadlines) from a ticker, and
 //! writes every change to `__consumer_offsets` before acknowledging it. The
 //! coordinator of a group is the leader of the group's `__consumer_offsets`
-//! partition, so moving that leadership moves the group; on start the
-//! partitions' logs are replayed to rebuild offsets and groups.
+//! partition, so moving that leadership moves the group: `loading` replays a
+//! partition's log when this broker becomes its leader and forgets its
+//! groups when it stops being one.
 
 pub mod expiry;
+pub mod loading;
 pub mod records;
 pub mod state;
 
@@ -19,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, TimestampType};
+use kafka_protocol::records::{Compression, Record, TimestampType};
 use tokio::sync::oneshot;
 
 use crate::broker::Broker;
@@ -51,6 +53,9 @@ struct Groups {
     sync_waiters: HashMap<(String, String), oneshot::Sender<SyncResult>>,
     /// When offsets were last checked for expiry.
     last_expiry_check_ms: i64,
+    /// The `__consumer_offsets` partitions loaded here, with the leader
+    /// epoch they were loaded in.
+    loaded: BTreeMap<i32, i32>,
 }
 
 /// A SyncGroup request's fields.
@@ -208,61 +213,18 @@ impl GroupCoordinator {
         let topic = image
             .topic(OFFSETS_TOPIC)
             .ok_or(ResponseError::CoordinatorNotAvailable)?;
-        match topic.partitions.get(&self.partition_for(group)) {
-            Some(p) if p.leader == broker.config.node_id => Ok(()),
+        let partition = self.partition_for(group);
+        match topic.partitions.get(&partition) {
+            Some(p) if p.leader == broker.config.node_id => {
+                if self.lock().loaded.get(&partition) == Some(&p.leader_epoch) {
+                    Ok(())
+                } else {
+                    Err(ResponseError::CoordinatorLoadInProgress)
+                }
+            }
             Some(p) if p.leader >= 0 => Err(ResponseError::NotCoordinator),
             _ => Err(ResponseError::CoordinatorNotAvailable),
         }
-    }
-
-    /// Replays `__consumer_offsets` into groups and offsets (broker start).
-    pub fn load(&self, broker: &Broker) -> Result<(), crate::partition::PartitionError> {
-        let image = broker.image();
-        let Some(topic) = image.topic(OFFSETS_TOPIC) else {
-            return Ok(());
-        };
-        let now = now_ms();
-        let mut inner = self.lock();
-        let mut loaded = 0usize;
-        for index in topic.partitions.keys() {
-            let Some(partition) = broker.replicas.partition(topic.id, *index) else {
-                continue;
-            };
-            let mut offset = partition.log_start_offset();
-            let end = partition.high_watermark();
-            while offset < end {
-                let data = partition.read(offset, 1 << 20, true)?;
-                if data.records.is_empty() {
-                    break;
-                }
-                let mut buf = data.records;
-                let batches = RecordBatchDecoder::decode_all(&mut buf).map_err(|e| {
-                    crate::log::LogError::CorruptMessage(format!("{OFFSETS_TOPIC}: {e:#}"))
-                })?;
-                let mut next = offset;
-                for batch in batches {
-                    for record in batch.records {
-                        next = next.max(record.offset + 1);
-                        if let Err(e) = apply_record(&mut inner, &record, now) {
-                            tracing::warn!(error = %e, offset = record.offset, "skipping unreadable {OFFSETS_TOPIC} record");
-                        }
-                        loaded += 1;
-                    }
-                }
-                if next <= offset {
-                    break;
-                }
-                offset = next;
-            }
-        }
-        if loaded > 0 {
-            tracing::info!(
-                groups = inner.groups.len(),
-                records = loaded,
-                "loaded consumer groups and offsets"
-            );
-        }
-        Ok(())
     }
 
     /// Handles a JoinGroup; waits until the group answers.
@@ -394,7 +356,7 @@ impl GroupCoordinator {
         instance_id: Option<&str>,
         generation_id: i32,
         commits: Vec<OffsetCommit>,
-    ) -> GroupResult<()> {
+    ) -> GroupResult<Durable> {
         Self::validate_group_id(group_id, true)?;
         self.check_coordinator(broker, group_id)?;
         let now = now_ms();
@@ -413,12 +375,12 @@ impl GroupCoordinator {
             .iter()
             .map(|c| offset_record(group_id, &c.topic, c.partition, Some(&c.value)))
             .collect();
-        self.write(broker, group_id, records)?;
+        let durable = self.write(broker, group_id, records)?;
         let offsets = inner.offsets.entry(group_id.to_string()).or_default();
         for c in commits {
             offsets.insert((c.topic, c.partition), c.value);
         }
-        Ok(())
+        Ok(durable)
     }
 
     /// Committed offsets of a group: all of them, or those asked for.
@@ -678,13 +640,14 @@ impl GroupCoordinator {
     }
 
     /// Appends records to the group's `__consumer_offsets` partition, as
-    /// acks=all: the change counts only once it is in the log.
+    /// acks=all: the change counts only once it is in the log; the returned
+    /// [`Durable`] waits until every in-sync replica has it.
     fn write(
         &self,
         broker: &Broker,
         group_id: &str,
         records: Vec<(Bytes, Option<Bytes>)>,
-    ) -> GroupResult<()> {
+    ) -> GroupResult<Durable> {
         let image = broker.image();
         let topic = image
             .topic(OFFSETS_TOPIC)
@@ -717,23 +680,47 @@ impl GroupCoordinator {
             tracing::error!(error = %e, "encoding {OFFSETS_TOPIC} records failed");
             ResponseError::UnknownServerError
         })?;
-        partition
-            .append(batch.freeze(), -1, now)
-            .map(|_| ())
-            .map_err(|e| {
-                tracing::error!(error = %e, group = group_id, "writing {OFFSETS_TOPIC} failed");
-                match e.error_code() {
-                    ResponseError::NotEnoughReplicas | ResponseError::NotLeaderOrFollower => {
-                        ResponseError::NotCoordinator
-                    }
-                    ResponseError::MessageTooLarge | ResponseError::RecordListTooLarge => {
-                        ResponseError::InvalidCommitOffsetSize
-                    }
-                    _ => ResponseError::UnknownServerError,
+        let (info, epoch) = partition.append(batch.freeze(), -1, now).map_err(|e| {
+            tracing::error!(error = %e, group = group_id, "writing {OFFSETS_TOPIC} failed");
+            match e.error_code() {
+                ResponseError::NotEnoughReplicas | ResponseError::NotLeaderOrFollower => {
+                    ResponseError::NotCoordinator
                 }
-            })?;
+                ResponseError::MessageTooLarge | ResponseError::RecordListTooLarge => {
+                    ResponseError::InvalidCommitOffsetSize
+                }
+                _ => ResponseError::UnknownServerError,
+            }
+        })?;
         broker.replicas.notify_appended();
-        Ok(())
+        Ok(Durable {
+            partition,
+            end: info.last_offset + 1,
+            epoch,
+        })
+    }
+}
+
+/// A `__consumer_offsets` write on its way to the ISR.
+#[derive(Debug)]
+pub struct Durable {
+    partition: std::sync::Arc<crate::partition::Partition>,
+    end: i64,
+    epoch: i32,
+}
+
+impl Durable {
+    /// Waits until every in-sync replica has the write, so a new
+    /// coordinator after a failover still has it. Errors are the ones Kafka
+    /// gives a commit that did not replicate.
+    pub async fn replicated(self, timeout: std::time::Duration) -> GroupResult<()> {
+        self.partition
+            .wait_for_isr(self.end, self.epoch, timeout)
+            .await
+            .map_err(|e| match e.error_code() {
+                ResponseError::NotLeaderOrFollower => ResponseError::NotCoordinator,
+                _ => ResponseError::CoordinatorNotAvailable,
+            })
     }
 }
 

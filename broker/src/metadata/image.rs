@@ -1,7 +1,7 @@
 //! The in-memory image of cluster metadata: the result of applying every
 //! metadata record in order. Handlers read an immutable snapshot of it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
@@ -25,6 +25,9 @@ pub struct TopicImage {
 pub struct MetadataImage {
     /// Registered brokers by id.
     pub brokers: BTreeMap<i32, BrokerRecord>,
+    /// Registered brokers that are fenced (not heartbeating, shut down).
+    #[serde(default)]
+    pub fenced: BTreeSet<i32>,
     /// Topics by id.
     pub topics: BTreeMap<Uuid, TopicImage>,
     /// Topic ids by name.
@@ -66,6 +69,12 @@ impl MetadataImage {
                 if let Some(topic) = self.topics.remove(topic_id) {
                     self.topic_ids.remove(&topic.name);
                 }
+            }
+            MetadataRecord::FenceBroker { broker_id } => {
+                self.fenced.insert(*broker_id);
+            }
+            MetadataRecord::UnfenceBroker { broker_id } => {
+                self.fenced.remove(broker_id);
             }
             MetadataRecord::Config(c) => self.apply_config(c),
             MetadataRecord::ProducerIds {
@@ -109,7 +118,16 @@ impl MetadataImage {
     /// Whether a broker is registered and may hold leaderships and ISR
     /// places.
     pub fn is_live(&self, node_id: i32) -> bool {
-        self.brokers.contains_key(&node_id)
+        self.brokers.contains_key(&node_id) && !self.fenced.contains(&node_id)
+    }
+
+    /// The ids of live brokers, in order: where new replicas may go.
+    pub fn live_brokers(&self) -> Vec<i32> {
+        self.brokers
+            .keys()
+            .copied()
+            .filter(|b| !self.fenced.contains(b))
+            .collect()
     }
 
     /// A topic by id.

@@ -31,6 +31,10 @@ pub struct BrokerRecord {
     /// `host:port` of its internal listener, where followers fetch from it.
     #[serde(default)]
     pub internal_address: String,
+    /// Fresh on every start of the broker process (Kafka's incarnation id):
+    /// a registration with a new one means the broker restarted.
+    #[serde(default)]
+    pub incarnation: Uuid,
 }
 
 /// A topic's identity.
@@ -99,6 +103,16 @@ pub enum MetadataRecord {
     },
     /// A config was set or removed.
     Config(ConfigRecord),
+    /// A broker stopped heartbeating or shut down: it may hold no leadership.
+    FenceBroker {
+        /// The fenced broker.
+        broker_id: i32,
+    },
+    /// A fenced broker heartbeats again.
+    UnfenceBroker {
+        /// The broker.
+        broker_id: i32,
+    },
     /// A block of producer ids was handed to a broker (Kafka's
     /// `ProducerIdsRecord`); ids below `next_producer_id` are taken.
     ProducerIds {

@@ -38,7 +38,19 @@ pub async fn run(
         });
     }
     tasks.spawn(follow_metadata(broker.clone(), stop_rx.clone()));
+    // The controller's duty runs on every broker and acts while it leads,
+    // from before this broker joins: it may be the controller others wait on.
+    spawn_until_stopped(
+        &mut tasks,
+        &stop_rx,
+        crate::liveness::fence_expired_loop(broker.clone()),
+    );
     broker.join().await?;
+    spawn_until_stopped(
+        &mut tasks,
+        &stop_rx,
+        crate::liveness::heartbeat_loop(broker.clone()),
+    );
     let mut listeners = Vec::new();
     for l in &broker.config.listeners {
         let host = if l.host.is_empty() {
@@ -77,16 +89,11 @@ pub async fn run(
     tasks.spawn(retention_loop(broker.clone(), stop_rx.clone()));
     tasks.spawn(group_ticker(broker.clone(), stop_rx.clone()));
     tasks.spawn(cleaner_loop(broker.clone(), stop_rx.clone()));
-    {
-        let broker = broker.clone();
-        let mut stop = stop_rx.clone();
-        tasks.spawn(async move {
-            tokio::select! {
-                () = crate::isr_changes::shrink_lagging(broker) => {}
-                () = stopped(&mut stop) => {}
-            }
-        });
-    }
+    spawn_until_stopped(
+        &mut tasks,
+        &stop_rx,
+        crate::isr_changes::shrink_lagging(broker.clone()),
+    );
     let admission = Admission::new(&broker.config.connections);
     for listener in listeners {
         tasks.spawn(accept_loop(
@@ -106,6 +113,9 @@ pub async fn run(
 
     shutdown.await;
     tracing::info!("shutting down");
+    // Leaderships move while this broker still serves, so clients are
+    // redirected by NOT_LEADER_OR_FOLLOWER instead of timing out.
+    crate::liveness::controlled_shutdown(&broker, CONTROLLED_SHUTDOWN_WAIT).await;
     broker.set_ready(false);
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
@@ -113,6 +123,24 @@ pub async fn run(
     broker.replicas.shutdown();
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// How long a stopping broker waits for its leaderships to move.
+const CONTROLLED_SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs `task` until the broker stops.
+fn spawn_until_stopped(
+    tasks: &mut JoinSet<()>,
+    stop: &watch::Receiver<bool>,
+    task: impl Future<Output = ()> + Send + 'static,
+) {
+    let mut stop = stop.clone();
+    tasks.spawn(async move {
+        tokio::select! {
+            () = task => {}
+            () = stopped(&mut stop) => {}
+        }
+    });
 }
 
 /// Applies every new metadata image to the hosted partitions, so a broker

@@ -1,0 +1,205 @@
+//! Broker liveness: every broker heartbeats to the controller every
+//! `broker.heartbeat.interval.ms`; the controller fences a broker it has not
+//! heard from for `broker.session.timeout.ms`, which moves its leaderships
+//! to other in-sync replicas; a broker stopping on SIGTERM first asks for a
+//! controlled shutdown, so its leaderships move before it goes.
+//!
+//! The decisions are `controller::brokers`; this module keeps the times and
+//! runs the loops.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::broker::Broker;
+use crate::controller::request::{ControllerReply, ControllerRequest};
+use crate::controller::Rejection;
+use crate::forwarding;
+
+/// When the controller last heard from each broker. Only the controller's
+/// copy matters; it starts afresh whenever the controller changes, giving
+/// every broker a full session to reach the new controller.
+#[derive(Debug, Default)]
+pub struct Liveness {
+    inner: Mutex<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    /// The Raft term these times were collected in.
+    term: u64,
+    /// Since when the controller of `term` has been counting.
+    since: Option<Instant>,
+    last: HashMap<i32, Instant>,
+}
+
+impl Liveness {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a heartbeat received by the controller.
+    pub fn heard(&self, broker_id: i32) {
+        self.heard_at(broker_id, Instant::now());
+    }
+
+    fn heard_at(&self, broker_id: i32, at: Instant) {
+        self.lock().last.insert(broker_id, at);
+    }
+
+    /// The brokers in `registered` whose session expired, as the controller
+    /// of `term` sees it at `now`.
+    fn expired(&self, term: u64, registered: &[i32], session: Duration, now: Instant) -> Vec<i32> {
+        let mut seen = self.lock();
+        if seen.term != term || seen.since.is_none() {
+            seen.term = term;
+            seen.since = Some(now);
+            seen.last.clear();
+        }
+        let since = seen.since.unwrap_or(now);
+        registered
+            .iter()
+            .copied()
+            .filter(|b| {
+                let last = seen.last.get(b).copied().unwrap_or(since).max(since);
+                now.duration_since(last) > session
+            })
+            .collect()
+    }
+}
+
+fn heartbeat_request(broker: &Broker, want_shutdown: bool) -> ControllerRequest {
+    ControllerRequest::BrokerHeartbeat {
+        broker_id: broker.config.node_id,
+        incarnation: broker.incarnation,
+        want_shutdown,
+    }
+}
+
+/// Sends one heartbeat; returns whether this broker is fenced after it.
+async fn heartbeat(broker: &Broker, want_shutdown: bool) -> Result<bool, Rejection> {
+    match broker
+        .control(heartbeat_request(broker, want_shutdown))
+        .await?
+    {
+        ControllerReply::Heartbeat(reply) => Ok(reply.fenced),
+        _ => Ok(false),
+    }
+}
+
+/// Heartbeats until the controller unfences this broker (start-up), so the
+/// Kafka listeners open with this broker's leaderships in place.
+pub async fn until_unfenced(broker: &Broker) {
+    let mut attempt = 0u32;
+    loop {
+        match heartbeat(broker, false).await {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(e) => {
+                attempt += 1;
+                if attempt % 10 == 1 {
+                    tracing::info!(reason = %e, "waiting for the controller to unfence this broker");
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Heartbeats forever.
+pub async fn heartbeat_loop(broker: std::sync::Arc<Broker>) {
+    let period = Duration::from_millis(broker.config.cluster.heartbeat_interval_ms);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = heartbeat(&broker, false).await {
+            tracing::debug!(reason = %e, "heartbeat not answered");
+        }
+    }
+}
+
+/// On the controller: fences brokers whose session expired.
+pub async fn fence_expired_loop(broker: std::sync::Arc<Broker>) {
+    let session = Duration::from_millis(broker.config.cluster.session_timeout_ms);
+    let mut tick = tokio::time::interval((session / 10).max(Duration::from_millis(50)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !broker.quorum.is_leader() {
+            continue;
+        }
+        let image = broker.image();
+        let term = broker.quorum.status().term;
+        let candidates: Vec<i32> = image
+            .live_brokers()
+            .into_iter()
+            .filter(|b| *b != broker.config.node_id)
+            .collect();
+        for id in broker
+            .liveness
+            .expired(term, &candidates, session, Instant::now())
+        {
+            tracing::warn!(broker = id, ?session, "broker session expired; fencing it");
+            let request = ControllerRequest::FenceBroker { broker_id: id };
+            if let Err(e) = forwarding::decide_here(&broker, &request).await {
+                tracing::warn!(broker = id, reason = %e, "fencing failed");
+            }
+        }
+    }
+}
+
+/// Kafka's controlled shutdown: asks the controller to move this broker's
+/// leaderships away and waits until its image shows that, or gives up after
+/// `within` (no controller reachable). A broker that is alone in the
+/// cluster has nobody to hand leadership to and skips it.
+pub async fn controlled_shutdown(broker: &Broker, within: Duration) {
+    let others = broker
+        .image()
+        .live_brokers()
+        .into_iter()
+        .any(|b| b != broker.config.node_id);
+    if !others {
+        return;
+    }
+    let outcome = tokio::time::timeout(within, async {
+        loop {
+            match heartbeat(broker, true).await {
+                Ok(_) => return,
+                Err(e) => tracing::info!(reason = %e, "controlled shutdown not answered yet"),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    match outcome {
+        Ok(()) => tracing::info!("controlled shutdown: leaderships handed over"),
+        Err(_) => tracing::warn!(?within, "controlled shutdown timed out; stopping anyway"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broker_silent_for_a_session_expires_and_a_new_controller_counts_afresh() {
+        let liveness = Liveness::default();
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let session = s(3);
+        assert!(liveness.expired(5, &[1, 2], session, t0).is_empty());
+        liveness.heard_at(1, t0 + s(2));
+        assert!(liveness.expired(5, &[1, 2], session, t0 + s(3)).is_empty());
+        assert_eq!(liveness.expired(5, &[1, 2], session, t0 + s(4)), vec![2]);
+        assert_eq!(liveness.expired(5, &[1, 2], session, t0 + s(6)), vec![1, 2]);
+        // A new controller term: nobody has had a chance to reach it yet.
+        assert!(liveness.expired(6, &[1, 2], session, t0 + s(6)).is_empty());
+        assert_eq!(
+            liveness.expired(6, &[1, 2], session, t0 + s(10)),
+            vec![1, 2]
+        );
+    }
+}

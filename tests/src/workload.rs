@@ -1,0 +1,212 @@
+//! A fault test's bookkeeping: an idempotent acks=all producer writes
+//! numbered records while the test breaks the cluster; afterwards every
+//! record is read back and compared with what was acknowledged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::TopicPartitionList;
+
+use crate::cluster::block_on;
+
+/// A producer writing `record-N` values round-robin over the partitions of
+/// a topic until stopped.
+pub struct Workload {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Outcome>>,
+}
+
+/// What the producer saw.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Acknowledged records: value → (partition, offset).
+    pub acked: HashMap<String, (i32, i64)>,
+    /// Records whose delivery failed (not acknowledged; may or may not be stored).
+    pub failed: usize,
+    /// The first few delivery errors, for the test log.
+    pub errors: Vec<String>,
+}
+
+/// The verdict after reading the topic back.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// Records acknowledged.
+    pub acknowledged: usize,
+    /// Acknowledged records not found.
+    pub lost: usize,
+    /// Values stored more than once.
+    pub duplicated: usize,
+    /// Acknowledged records found at another offset than acknowledged.
+    pub moved: usize,
+}
+
+impl Workload {
+    /// Starts producing to `topic` (with `partitions` partitions) through
+    /// `bootstrap`, one record every `every`.
+    pub fn start(bootstrap: &str, topic: &str, partitions: i32, every: Duration) -> Workload {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "1")
+            .set("message.timeout.ms", "60000")
+            .set("request.timeout.ms", "10000")
+            .set("retry.backoff.ms", "50")
+            .set("topic.metadata.refresh.interval.ms", "1000")
+            .create()
+            .expect("producer");
+        let stop = Arc::new(AtomicBool::new(false));
+        let topic = topic.to_string();
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || produce(&producer, &topic, partitions, every, &stop))
+        };
+        Workload {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops producing and waits for every delivery report.
+    pub fn finish(mut self) -> Outcome {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread
+            .take()
+            .map(|t| t.join().expect("producer thread"))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Workload {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn produce(
+    producer: &FutureProducer,
+    topic: &str,
+    partitions: i32,
+    every: Duration,
+    stop: &AtomicBool,
+) -> Outcome {
+    let mut pending = Vec::new();
+    let mut n = 0u64;
+    let mut next = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        let value = format!("record-{n}");
+        let partition = i32::try_from(n % u64::try_from(partitions).unwrap_or(1)).unwrap_or(0);
+        let queued = producer
+            .send_result(
+                FutureRecord::<(), _>::to(topic)
+                    .payload(value.as_bytes())
+                    .partition(partition),
+            )
+            .map_err(|(e, _)| e);
+        match queued {
+            Ok(delivery) => pending.push((value, delivery)),
+            Err(e) => panic!("could not queue {value}: {e}"),
+        }
+        n += 1;
+        next += every;
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let _ = producer.flush(Duration::from_secs(90));
+    let mut outcome = Outcome::default();
+    for (value, delivery) in pending {
+        match block_on(delivery) {
+            Ok(Ok(d)) => {
+                outcome.acked.insert(value, (d.partition, d.offset));
+            }
+            Ok(Err((e, _))) => {
+                outcome.failed += 1;
+                if outcome.errors.len() < 5 {
+                    outcome.errors.push(format!("{value}: {e}"));
+                }
+            }
+            Err(_) => outcome.failed += 1,
+        }
+    }
+    outcome
+}
+
+/// Reads every partition of `topic` from the start through `bootstrap`
+/// until it has at least every acknowledged record (or `within` passed),
+/// then compares.
+pub fn verify(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    outcome: &Outcome,
+    within: Duration,
+) -> Verdict {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "fault-verifier")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, rdkafka::Offset::Beginning)
+            .expect("partition");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut seen: BTreeMap<String, Vec<(i32, i64)>> = BTreeMap::new();
+    let deadline = Instant::now() + within;
+    let mut quiet_since = Instant::now();
+    loop {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+            seen.entry(value)
+                .or_default()
+                .push((m.partition(), m.offset()));
+            quiet_since = Instant::now();
+        }
+        let all_acked = outcome.acked.keys().all(|v| seen.contains_key(v));
+        let quiet = quiet_since.elapsed() > Duration::from_secs(2);
+        if (all_acked && quiet) || Instant::now() > deadline {
+            break;
+        }
+    }
+    let lost = outcome
+        .acked
+        .keys()
+        .filter(|v| !seen.contains_key(*v))
+        .count();
+    let duplicated = seen.values().filter(|places| places.len() > 1).count();
+    let moved = outcome
+        .acked
+        .iter()
+        .filter(|(v, at)| {
+            seen.get(*v)
+                .is_some_and(|places| places.first() != Some(at))
+        })
+        .count();
+    let verdict = Verdict {
+        acknowledged: outcome.acked.len(),
+        lost,
+        duplicated,
+        moved,
+    };
+    println!(
+        "acknowledged {}, lost {}, duplicated {}, moved {}, failed deliveries {} {:?}",
+        verdict.acknowledged,
+        verdict.lost,
+        verdict.duplicated,
+        verdict.moved,
+        outcome.failed,
+        outcome.errors
+    );
+    verdict
+}

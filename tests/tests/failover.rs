@@ -1,0 +1,173 @@
+//! Faults under load: an idempotent acks=all producer writes while brokers
+//! are killed, stopped or restarted; every acknowledged record must be read
+//! back exactly once, at the offset it was acknowledged at.
+
+use std::time::Duration;
+
+use weir_e2e::cluster::{create_topic, Cluster};
+use weir_e2e::workload::{verify, Verdict, Workload};
+
+const TOPIC: &str = "faults";
+const PARTITIONS: i32 = 3;
+
+fn cluster_with_topic() -> Cluster {
+    let cluster = Cluster::start(3, 3, &[]);
+    create_topic(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        3,
+        &[("min.insync.replicas", "2")],
+    );
+    cluster
+}
+
+fn nothing_lost(verdict: &Verdict) {
+    assert!(verdict.acknowledged > 0, "{verdict:?}");
+    assert_eq!(
+        (verdict.lost, verdict.duplicated, verdict.moved),
+        (0, 0, 0),
+        "{verdict:?}"
+    );
+}
+
+fn leader_of_partition_0(cluster: &Cluster, from: usize) -> usize {
+    let view = cluster.partition_view(from, TOPIC, 0).expect("metadata");
+    usize::try_from(view.leader).expect("partition 0 has a leader")
+}
+
+#[test]
+fn killing_a_partition_leader_loses_no_acknowledged_record() {
+    let mut cluster = cluster_with_topic();
+    let load = Workload::start(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        Duration::from_millis(2),
+    );
+    for round in 0..2 {
+        std::thread::sleep(Duration::from_secs(2));
+        let leader = leader_of_partition_0(&cluster, (round + 1) % 3);
+        cluster.brokers[leader].kill9();
+        let other = (leader + 1) % 3;
+        cluster.wait_until(
+            "another broker leads partition 0",
+            Duration::from_secs(30),
+            |c| {
+                c.partition_view(other, TOPIC, 0)
+                    .is_some_and(|v| v.leader >= 0 && v.leader != leader as i32)
+            },
+        );
+        std::thread::sleep(Duration::from_secs(1));
+        cluster.brokers[leader].start_again();
+        cluster.wait_until(
+            "the old leader is back in the ISR",
+            Duration::from_secs(30),
+            |c| {
+                c.partition_view(other, TOPIC, 0)
+                    .is_some_and(|v| v.isr.len() == 3)
+            },
+        );
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let outcome = load.finish();
+    nothing_lost(&verify(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        &outcome,
+        Duration::from_secs(60),
+    ));
+}
+
+#[test]
+fn killing_the_controller_loses_no_acknowledged_record() {
+    let mut cluster = cluster_with_topic();
+    let load = Workload::start(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        Duration::from_millis(2),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let controller = usize::try_from(cluster.controller(0).expect("controller")).expect("id");
+    cluster.brokers[controller].kill9();
+    let survivor = (controller + 1) % 3;
+    cluster.wait_until("a new controller", Duration::from_secs(30), |c| {
+        c.controller(survivor)
+            .is_some_and(|id| id != controller as i32)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    cluster.brokers[controller].start_again();
+    std::thread::sleep(Duration::from_secs(2));
+    let outcome = load.finish();
+    nothing_lost(&verify(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        &outcome,
+        Duration::from_secs(60),
+    ));
+}
+
+#[test]
+fn a_rolling_restart_with_sigterm_fails_no_request() {
+    let mut cluster = cluster_with_topic();
+    let load = Workload::start(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        Duration::from_millis(2),
+    );
+    for b in 0..3 {
+        std::thread::sleep(Duration::from_secs(1));
+        cluster.brokers[b].stop();
+        cluster.brokers[b].start_again();
+        cluster.wait_until("every ISR is whole again", Duration::from_secs(30), |c| {
+            (0..PARTITIONS).all(|p| {
+                c.partition_view(b, TOPIC, p)
+                    .is_some_and(|v| v.isr.len() == 3 && v.leader >= 0)
+            })
+        });
+    }
+    let outcome = load.finish();
+    assert_eq!(outcome.failed, 0, "{:?}", outcome.errors);
+    nothing_lost(&verify(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        &outcome,
+        Duration::from_secs(60),
+    ));
+}
+
+#[test]
+fn killing_every_broker_at_once_and_restarting_loses_no_acknowledged_record() {
+    let mut cluster = cluster_with_topic();
+    let load = Workload::start(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        Duration::from_millis(2),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    for b in &mut cluster.brokers {
+        b.kill9();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for b in &mut cluster.brokers {
+        b.launch();
+    }
+    for b in &mut cluster.brokers {
+        b.wait_ready();
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let outcome = load.finish();
+    nothing_lost(&verify(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        &outcome,
+        Duration::from_secs(60),
+    ));
+}
