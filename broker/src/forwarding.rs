@@ -89,6 +89,13 @@ pub async fn decide_here(
     if let ControllerRequest::BrokerHeartbeat { broker_id, .. } = request {
         broker.liveness.heard(*broker_id);
     }
+    if let ControllerRequest::DescribeQuorum = request {
+        let status = broker.quorum.status();
+        if !broker.quorum.is_leader() {
+            return Err(not_controller("this broker is not the active controller"));
+        }
+        return Ok((ControllerReply::Quorum(status), 0));
+    }
     let _serial = broker.controller_lock.lock().await;
     broker.quorum.catch_up().await.map_err(propose_error)?;
     if let ControllerRequest::RegisterBroker(record) = request {

@@ -544,8 +544,9 @@ impl Partition {
     /// Deletes expired segments; returns how many went.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<usize, PartitionError> {
         let mut state = self.lock();
+        let hw = state.high_watermark;
         match state.log.as_mut() {
-            Some(log) => Ok(log.enforce_retention(now_ms)?),
+            Some(log) => Ok(log.enforce_retention(now_ms, hw)?),
             None => Ok(0),
         }
     }

@@ -4,10 +4,14 @@
 
 use std::time::Duration;
 
+use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+use kafka_protocol::messages::describe_quorum_response::ReplicaState;
+use kafka_protocol::messages::{ApiKey, DescribeQuorumRequest, DescribeQuorumResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use weir_e2e::cluster::{create_topic, Cluster};
-use weir_e2e::Broker;
+use weir_e2e::{Broker, RawClient};
 
 fn topic_partitions_seen_by(broker: &Broker, topic: &str) -> Option<usize> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -94,6 +98,26 @@ fn a_broker_outside_the_voters_follows_the_quorum_as_a_learner() {
         topic_partitions_seen_by(&cluster.brokers[0], "from-learner"),
         Some(4)
     );
+
+    // DescribeQuorum, asked of the learner, shows the controller's view:
+    // three voters and the learner as an observer.
+    let controller = cluster.controller(3).expect("controller");
+    let mut client = RawClient::connect(&cluster.brokers[3].bootstrap());
+    let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+        .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+        .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
+    let response: DescribeQuorumResponse = client.call(ApiKey::DescribeQuorum, 2, &request);
+    let quorum = &response.topics[0].partitions[0];
+    assert_eq!(quorum.error_code, 0, "{response:?}");
+    assert_eq!(quorum.leader_id.0, controller);
+    let ids = |members: &[ReplicaState]| members.iter().map(|m| m.replica_id.0).collect::<Vec<_>>();
+    assert_eq!(ids(&quorum.current_voters), vec![0, 1, 2]);
+    assert_eq!(ids(&quorum.observers), vec![3]);
+    assert!(quorum.high_watermark > 0);
+    assert!(quorum
+        .current_voters
+        .iter()
+        .any(|v| v.replica_id.0 == controller && v.log_end_offset >= quorum.high_watermark));
 }
 
 #[test]
@@ -113,4 +137,40 @@ fn restarting_with_another_voter_set_is_refused_and_changes_nothing() {
         log.contains("was formed with voters 0,1,2"),
         "no clear reason in the log:\n{log}"
     );
+}
+
+#[test]
+fn repeated_elections_always_end_with_one_controller() {
+    // openraft 0.9 can livelock in split votes; widely randomised election
+    // timeouts must still elect a controller every time, including when
+    // every voter starts at once and all become candidates together.
+    let mut cluster = Cluster::start(3, 3, &[]);
+    for round in 0..6 {
+        if round % 2 == 0 {
+            let controller = cluster.controller(0).expect("controller");
+            let c = usize::try_from(controller).expect("id");
+            cluster.brokers[c].kill9();
+            cluster.brokers[c].start_again();
+        } else {
+            for b in &mut cluster.brokers {
+                b.kill9();
+            }
+            for b in &mut cluster.brokers {
+                b.launch();
+            }
+            for b in &mut cluster.brokers {
+                b.wait_ready();
+            }
+        }
+        cluster.wait_until(
+            &format!("round {round}: all three agree on one controller"),
+            Duration::from_secs(30),
+            |c| {
+                let seen: Vec<Option<i32>> = (0..3).map(|i| c.controller(i)).collect();
+                seen[0].is_some() && seen.windows(2).all(|w| w[0] == w[1])
+            },
+        );
+        let name = format!("after-election-{round}");
+        create_topic(&cluster.brokers[round % 3].bootstrap(), &name, 1, 3, &[]);
+    }
 }

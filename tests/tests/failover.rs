@@ -171,3 +171,57 @@ fn killing_every_broker_at_once_and_restarting_loses_no_acknowledged_record() {
         Duration::from_secs(60),
     ));
 }
+
+#[test]
+fn a_paused_leader_is_replaced_and_acknowledges_nothing_it_loses_on_return() {
+    let cluster = cluster_with_topic();
+    let load = Workload::start(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        Duration::from_millis(2),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let leader = leader_of_partition_0(&cluster, 0);
+    let pid = cluster.brokers[leader].pid().expect("running");
+    signal("STOP", pid);
+    let other = (leader + 1) % 3;
+    cluster.wait_until(
+        "a new leader while the old one is paused",
+        Duration::from_secs(30),
+        |c| {
+            c.partition_view(other, TOPIC, 0)
+                .is_some_and(|v| v.leader >= 0 && v.leader != leader as i32)
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    // It wakes believing it still leads; it must learn otherwise before
+    // acknowledging anything, and cut whatever it wrote alone.
+    signal("CONT", pid);
+    cluster.wait_until(
+        "the paused broker is back in the ISR",
+        Duration::from_secs(30),
+        |c| {
+            c.partition_view(other, TOPIC, 0)
+                .is_some_and(|v| v.isr.len() == 3)
+        },
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let outcome = load.finish();
+    nothing_lost(&verify(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        &outcome,
+        Duration::from_secs(60),
+    ));
+}
+
+fn signal(name: &str, pid: u32) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{name} {pid}");
+}

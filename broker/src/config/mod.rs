@@ -59,14 +59,14 @@ pub struct Cli {
     /// Directory holding the partition logs and metadata (log.dirs) [default: ./weir-data].
     #[arg(long, env = "WEIR_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address of the HTTP server for /metrics, /healthz and /readyz (weir.http.listener) [default: 127.0.0.1:8080].
     /// The gRPC listener for the metadata quorum and replication
-    /// (`weir.internal.listener`).
+    /// (weir.internal.listener) [default: 127.0.0.1:9093].
     #[arg(long, env = "WEIR_INTERNAL_LISTENER")]
     pub internal_listener: Option<String>,
-    /// The quorum's voters, `id@host:port,...` (`controller.quorum.voters`).
+    /// The quorum's voters, id@host:port,... (controller.quorum.voters) [default: this broker alone].
     #[arg(long, env = "WEIR_CONTROLLER_VOTERS")]
     pub controller_voters: Option<String>,
+    /// Address of the HTTP server for /metrics, /healthz and /readyz (weir.http.listener) [default: 127.0.0.1:8080].
     #[arg(long, env = "WEIR_HTTP_LISTENER")]
     pub http_listener: Option<String>,
     /// Rack of this broker, for rack-aware replica placement (broker.rack).

@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use kafka_protocol::error::ResponseError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -15,6 +16,7 @@ use super::producer_ids::allocate_block;
 use super::topics::{create_topic, delete_topic, NewTopic, TopicDefaults};
 use super::Rejection;
 use crate::metadata::{BrokerRecord, MetadataImage, MetadataRecord};
+use crate::quorum::QuorumStatus;
 
 /// A change only the controller may decide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +87,8 @@ pub enum ControllerRequest {
         /// It wants to shut down: hand its leaderships away.
         want_shutdown: bool,
     },
+    /// DescribeQuorum: only the controller knows every member's progress.
+    DescribeQuorum,
     /// The controller fences a broker whose session expired. Only the
     /// controller itself asks for this.
     FenceBroker {
@@ -109,6 +113,8 @@ pub enum ControllerReply {
     },
     /// The answer to a heartbeat.
     Heartbeat(HeartbeatReply),
+    /// The quorum as the controller sees it.
+    Quorum(QuorumStatus),
     /// A block of producer ids.
     ProducerIds {
         /// First id of the block.
@@ -213,6 +219,12 @@ pub fn decide(
                 brokers::heartbeat(image, *broker_id, *incarnation, *want_shutdown)?;
             Ok((records, ControllerReply::Heartbeat(reply)))
         }
+        // Not a metadata change: the controller answers it from its Raft
+        // state before deciding anything (`forwarding::decide_here`).
+        ControllerRequest::DescribeQuorum => Err(Rejection::new(
+            ResponseError::NotController,
+            "DescribeQuorum is answered by the controller's quorum state",
+        )),
         ControllerRequest::FenceBroker { broker_id } => {
             let records = if image.brokers.contains_key(broker_id) {
                 brokers::fence(image, *broker_id)

@@ -172,7 +172,7 @@ impl GroupCoordinator {
     }
 
     async fn create_offsets_topic(&self, broker: &Broker) -> Result<(), Rejection> {
-        let brokers = i16::try_from(broker.image().brokers.len())
+        let brokers = i16::try_from(broker.image().live_brokers().len())
             .unwrap_or(i16::MAX)
             .max(1);
         let topic = NewTopic {

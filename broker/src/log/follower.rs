@@ -179,3 +179,117 @@ fn parse_fetched(buf: &[u8], log_end_offset: i64) -> Result<Vec<PlacedBatch>, Lo
     }
     Ok(placed)
 }
+
+#[cfg(test)]
+mod tests {
+    use kafka_protocol::records::Compression;
+
+    use super::super::batch::tests::batch_with;
+    use super::super::LogConfig;
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn config() -> LogConfig {
+        LogConfig {
+            segment_bytes: 300,
+            ..LogConfig::default()
+        }
+    }
+
+    /// A leader log with three batches in epoch 0 and two in epoch 2.
+    fn leader(dir: &std::path::Path) -> Log {
+        let mut log = Log::open(dir, config(), NOW).unwrap();
+        for epoch in [0, 0, 0, 2, 2] {
+            log.append_as_leader(batch_with(2, &[NOW], Compression::None, true), epoch, NOW)
+                .unwrap();
+        }
+        log
+    }
+
+    fn everything(log: &Log) -> Bytes {
+        let mut out = Vec::new();
+        let mut offset = log.log_start_offset();
+        while offset < log.log_end_offset() {
+            let chunk = log.read(offset, 1 << 20, i64::MAX, true).unwrap();
+            let mut pos = 0;
+            while pos < chunk.len() {
+                let h = BatchHeader::parse(&chunk[pos..]).unwrap();
+                pos += h.total_size().unwrap();
+                offset = h.next_offset();
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Bytes::from(out)
+    }
+
+    #[test]
+    fn a_follower_stores_the_leaders_batches_and_epochs_as_they_are() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let leader = leader(a.path());
+        let mut follower = Log::open(b.path(), config(), NOW).unwrap();
+        follower
+            .append_as_follower(everything(&leader), NOW)
+            .unwrap();
+        assert_eq!(everything(&follower), everything(&leader));
+        assert_eq!(follower.latest_epoch(), 2);
+        assert_eq!(
+            follower.end_offset_for_epoch(0),
+            leader.end_offset_for_epoch(0)
+        );
+        assert_eq!(follower.end_offset_for_epoch(1), Some((0, 6)));
+    }
+
+    #[test]
+    fn batches_that_do_not_follow_the_log_end_or_fail_their_crc_are_refused() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let leader = leader(a.path());
+        let mut follower = Log::open(b.path(), config(), NOW).unwrap();
+        let all = everything(&leader);
+        follower.append_as_follower(all.clone(), NOW).unwrap();
+        // The same batches again start below the log end.
+        assert!(follower.append_as_follower(all.clone(), NOW).is_err());
+        let mut flipped = all.to_vec();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        let mut fresh = Log::open(tempfile::tempdir().unwrap().path(), config(), NOW).unwrap();
+        assert!(fresh.append_as_follower(Bytes::from(flipped), NOW).is_err());
+        assert_eq!(fresh.log_end_offset(), 0);
+    }
+
+    #[test]
+    fn truncation_cuts_whole_batches_and_the_epochs_they_started() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let leader = leader(a.path());
+        let mut follower = Log::open(b.path(), config(), NOW).unwrap();
+        follower
+            .append_as_follower(everything(&leader), NOW)
+            .unwrap();
+        // Offset 7 is inside the batch 6..8 (the first of epoch 2).
+        follower.truncate_to(7, NOW).unwrap();
+        assert_eq!(follower.log_end_offset(), 6);
+        assert_eq!(follower.latest_epoch(), 0);
+        follower
+            .append_as_leader(batch_with(1, &[NOW], Compression::None, true), 3, NOW)
+            .unwrap();
+        assert_eq!(follower.log_end_offset(), 7);
+        drop(follower);
+        let reopened = Log::open(b.path(), config(), NOW).unwrap();
+        assert_eq!(reopened.log_end_offset(), 7);
+        assert_eq!(reopened.latest_epoch(), 3);
+    }
+
+    #[test]
+    fn a_follower_behind_the_leaders_log_start_starts_over_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), config(), NOW).unwrap();
+        log.append_as_leader(batch_with(2, &[NOW], Compression::None, true), 0, NOW)
+            .unwrap();
+        log.reset_to(100, NOW).unwrap();
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (100, 100));
+        assert_eq!(log.latest_epoch(), -1);
+        drop(log);
+        let log = Log::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (100, 100));
+    }
+}

@@ -560,7 +560,10 @@ impl Log {
 
     /// Deletes segments past `retention.ms` or beyond `retention.bytes`.
     /// Like Kafka, an expired active segment is rolled first so it can go.
-    pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+    ///
+    /// Only segments wholly below `upper_bound` (the high watermark) go, as
+    /// in Kafka: what the in-sync replicas may not all have is kept.
+    pub fn enforce_retention(&mut self, now_ms: i64, upper_bound: i64) -> Result<usize, LogError> {
         if !self.config.delete {
             return Ok(0);
         }
@@ -573,7 +576,7 @@ impl Log {
                     || (!first.is_empty()
                         && first.max_timestamp() >= 0
                         && now_ms.saturating_sub(first.max_timestamp()) > self.config.retention_ms);
-                if !expired {
+                if !expired || first.next_offset() > upper_bound {
                     break;
                 }
                 if self.segments.len() == 1 {
@@ -591,7 +594,7 @@ impl Log {
                     break;
                 };
                 let size = i64::try_from(first.size()).unwrap_or(i64::MAX);
-                if excess < size {
+                if excess < size || first.next_offset() > upper_bound {
                     break;
                 }
                 excess -= size;

@@ -226,7 +226,7 @@ fn retention_by_size_and_time_deletes_whole_segments_and_moves_log_start() {
     let before = log.segment_count();
     cfg.retention_bytes = 1000;
     log.update_config(cfg.clone());
-    let deleted = log.enforce_retention(NOW).unwrap();
+    let deleted = log.enforce_retention(NOW, i64::MAX).unwrap();
     assert!(deleted > 0);
     assert_eq!(log.segment_count(), before - deleted);
     assert!(log.size_bytes() <= 1000 + 400);
@@ -240,7 +240,7 @@ fn retention_by_size_and_time_deletes_whole_segments_and_moves_log_start() {
     cfg.retention_bytes = -1;
     cfg.retention_ms = 1000;
     log.update_config(cfg);
-    log.enforce_retention(NOW + 10_000).unwrap();
+    log.enforce_retention(NOW + 10_000, i64::MAX).unwrap();
     assert_eq!(log.log_start_offset(), 40);
     assert_eq!(log.log_end_offset(), 40);
     assert_eq!(
@@ -436,4 +436,21 @@ fn tombstones_go_after_delete_retention_ms() {
         "{:?}",
         records(&log)
     );
+}
+
+#[test]
+fn retention_keeps_what_is_above_the_high_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        retention_bytes: 0,
+        ..small_segments(100)
+    };
+    let mut log = Log::open(dir.path(), config, NOW).unwrap();
+    for _ in 0..4 {
+        log.append_as_leader(batch(1), 0, NOW).unwrap();
+    }
+    // Offsets 0..4 are stored in four segments; only 0 and 1 are replicated.
+    log.enforce_retention(NOW, 2).unwrap();
+    assert_eq!(log.log_start_offset(), 2);
+    assert_eq!(log.log_end_offset(), 4);
 }

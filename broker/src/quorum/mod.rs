@@ -247,6 +247,19 @@ impl MetadataQuorum {
     /// Makes sure this leader's image reflects every committed entry, so a
     /// decision taken on it sees everything earlier controllers committed.
     pub async fn catch_up(&self) -> Result<(), ProposeError> {
+        // Once this leader applied an entry of its own term it has applied
+        // everything earlier leaders committed; a deposed leader that does
+        // not know it yet cannot commit what it decides on a stale image.
+        {
+            let metrics = self.raft.metrics();
+            let m = metrics.borrow();
+            let own_term_applied = m
+                .last_applied
+                .is_some_and(|l| l.leader_id.term == m.current_term);
+            if m.state == ServerState::Leader && own_term_applied {
+                return Ok(());
+            }
+        }
         self.raft.ensure_linearizable().await.map_err(|e| match e {
             RaftError::APIError(openraft::error::CheckIsLeaderError::ForwardToLeader(f)) => {
                 ProposeError::NotLeader {
@@ -301,7 +314,7 @@ impl MetadataQuorum {
 }
 
 /// What DescribeQuorum reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QuorumStatus {
     /// The leader, if known.
     pub leader: Option<i32>,

@@ -109,6 +109,10 @@ fn broker_container(cluster: &KafkaCluster) -> Container {
                 "PLAINTEXT://$(POD_NAME).{headless}.$(POD_NAMESPACE).svc:{}",
                 l.kafka
             ),
+            // Peers reach it at the pod's DNS name (from the advertised
+            // listener) on this port; the voters come from the ConfigMap.
+            "--internal-listener".into(),
+            format!("0.0.0.0:{}", l.internal),
             "--http-listener".into(),
             format!("0.0.0.0:{}", l.http),
             "--log-format".into(),
