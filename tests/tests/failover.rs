@@ -225,3 +225,68 @@ fn signal(name: &str, pid: u32) {
         .expect("kill");
     assert!(status.success(), "kill -{name} {pid}");
 }
+
+#[test]
+fn committed_offsets_survive_a_coordinator_failover() {
+    use kafka_protocol::messages::{ApiKey, FindCoordinatorRequest, FindCoordinatorResponse};
+    use kafka_protocol::protocol::StrBytes;
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+    let mut cluster = cluster_with_topic();
+    let consumer = |bootstrap: &str| -> BaseConsumer {
+        ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", "survivors")
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("consumer")
+    };
+    let mut offsets = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        offsets
+            .add_partition_offset(TOPIC, p, Offset::Offset(i64::from(p) * 10 + 7))
+            .expect("offset");
+    }
+    let first = consumer(&cluster.bootstrap());
+    first.commit(&offsets, CommitMode::Sync).expect("commit");
+    drop(first);
+
+    let mut raw = weir_e2e::RawClient::connect(&cluster.brokers[0].bootstrap());
+    let request =
+        FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("survivors"));
+    let found: FindCoordinatorResponse = raw.call(ApiKey::FindCoordinator, 2, &request);
+    let coordinator = usize::try_from(found.node_id.0).expect("a coordinator");
+    cluster.brokers[coordinator].kill9();
+    let survivor = (coordinator + 1) % 3;
+    let bootstrap = cluster.brokers[survivor].bootstrap();
+    cluster.wait_until(
+        "another broker coordinates the group",
+        Duration::from_secs(30),
+        |c| {
+            let mut raw = weir_e2e::RawClient::connect(&c.brokers[survivor].bootstrap());
+            let found: FindCoordinatorResponse = raw.call(ApiKey::FindCoordinator, 2, &request);
+            found.error_code == 0 && found.node_id.0 >= 0 && found.node_id.0 != coordinator as i32
+        },
+    );
+
+    let second = consumer(&bootstrap);
+    let mut asked = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        asked.add_partition(TOPIC, p);
+    }
+    let committed = second
+        .committed_offsets(asked, Duration::from_secs(20))
+        .expect("committed offsets");
+    for p in 0..PARTITIONS {
+        let offset = committed
+            .find_partition(TOPIC, p)
+            .map(|e| e.offset())
+            .expect("partition");
+        assert_eq!(
+            offset,
+            Offset::Offset(i64::from(p) * 10 + 7),
+            "partition {p}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use kafka_protocol::error::ResponseError;
 
-use super::topics::{new_partition, place_replicas};
+use super::topics::{new_partition, place_replicas, placement_order};
 use super::Rejection;
 use crate::metadata::{MetadataImage, MetadataRecord};
 
@@ -81,7 +81,7 @@ pub fn create_partitions(
                 ));
             }
             let start = image.topics.values().map(|t| t.partitions.len()).sum();
-            place_replicas(&brokers, current..count, rf, start)
+            place_replicas(&placement_order(image), current..count, rf, start)
                 .into_iter()
                 .collect()
         }

@@ -125,7 +125,7 @@ pub fn create_topic(
             ));
         }
         let start = image.topics.values().map(|t| t.partitions.len()).sum();
-        place_replicas(&brokers, 0..partitions, rf, start)
+        place_replicas(&placement_order(image), 0..partitions, rf, start)
     } else {
         if topic.num_partitions != -1 || topic.replication_factor != -1 {
             return Err(Rejection::new(
@@ -167,6 +167,31 @@ pub fn new_partition(topic_id: Uuid, partition: i32, replicas: Vec<i32>) -> Meta
         leader_epoch: 0,
         partition_epoch: 0,
     })
+}
+
+/// The live brokers in the order replicas are placed over: with racks
+/// (`broker.rack`), alternating between racks — the first broker of each
+/// rack, then the second of each, and so on — so consecutive replicas of a
+/// partition land in different racks (Kafka's rack-aware assignment). A
+/// broker without a rack counts as a rack of its own kind.
+pub fn placement_order(image: &MetadataImage) -> Vec<i32> {
+    let live = image.live_brokers();
+    let mut racks: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for id in &live {
+        let rack = image
+            .brokers
+            .get(id)
+            .and_then(|b| b.rack.as_deref())
+            .unwrap_or("");
+        racks.entry(rack).or_default().push(*id);
+    }
+    if racks.len() <= 1 {
+        return live;
+    }
+    let deepest = racks.values().map(Vec::len).max().unwrap_or(0);
+    (0..deepest)
+        .flat_map(|i| racks.values().filter_map(move |ids| ids.get(i).copied()))
+        .collect()
 }
 
 /// Spreads replicas round-robin over the brokers, starting at `start` so
@@ -449,6 +474,30 @@ mod tests {
             err(delete_topic(&image, Some("t"), Some(id))),
             ResponseError::InvalidRequest
         );
+    }
+
+    #[test]
+    fn replicas_of_a_partition_land_in_different_racks() {
+        let mut image = MetadataImage::default();
+        for (id, rack) in [(0, "a"), (1, "a"), (2, "b"), (3, "b"), (4, "c"), (5, "c")] {
+            image.apply(&MetadataRecord::RegisterBroker(BrokerRecord {
+                node_id: id,
+                endpoints: vec![],
+                rack: Some(rack.to_string()),
+                internal_address: String::new(),
+                incarnation: Uuid::nil(),
+            }));
+        }
+        let order = placement_order(&image);
+        assert_eq!(order, vec![0, 2, 4, 1, 3, 5]);
+        let placed = place_replicas(&order, 0..6, 3, 0);
+        for replicas in placed.values() {
+            let racks: BTreeSet<_> = replicas
+                .iter()
+                .map(|r| image.brokers[r].rack.clone())
+                .collect();
+            assert_eq!(racks.len(), 3, "{replicas:?}");
+        }
     }
 
     #[test]
