@@ -191,9 +191,24 @@ impl Broker {
     /// Waits until `/readyz` answers 200.
     pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut port_retries = 0;
         loop {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    // A port picked free may be taken by another test's
+                    // connection before the broker binds it: pick again.
+                    let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+                    if log.contains("Address already in use") && port_retries < 3 {
+                        port_retries += 1;
+                        self.port = free_port();
+                        self.http_port = free_port();
+                        if !self.args.iter().any(|a| a == "--controller-voters") {
+                            self.internal_port = free_port();
+                        }
+                        self.launch();
+                        continue;
+                    }
                     panic!("broker exited with {status}:\n{}", self.log());
                 }
             }
