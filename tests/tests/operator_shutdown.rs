@@ -124,7 +124,8 @@ fn the_operator_releases_its_lease_on_sigterm() {
         "exit status {status}:\n{}",
         operator.log()
     );
-    assert!(operator.log().contains("released the leader lease"));
+    let log = operator.log();
+    assert!(log.contains("released the leader lease"), "{log}");
     assert_eq!(
         lease_holder(&plane),
         "",

@@ -44,7 +44,7 @@ struct Args {
 static LEADING: AtomicBool = AtomicBool::new(false);
 
 /// How long releasing the leader Lease may take on the way out.
-const LEASE_RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
+const LEASE_RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
