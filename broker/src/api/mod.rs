@@ -31,7 +31,9 @@ pub mod offset_fetch;
 pub mod produce;
 pub mod sync_group;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
@@ -40,11 +42,17 @@ use kafka_protocol::protocol::VersionRange;
 use crate::broker::Broker;
 use crate::server::dispatch::api_name;
 
+/// A reply that is ready later (an acks=all produce waiting for the ISR).
+pub type LaterReply = Pin<Box<dyn Future<Output = Reply> + Send>>;
+
 /// What a handler asks the connection to do.
-#[derive(Debug)]
 pub enum Reply {
     /// Send this response (boxed: responses are large, the other variants tiny).
     Respond(Box<ResponseKind>),
+    /// The request did its work; its answer comes when this completes. The
+    /// connection may read and append further produce requests meanwhile,
+    /// and answers them all in order.
+    Later(LaterReply),
     /// Send nothing (acks=0 produce).
     NoResponse,
     /// Close the connection (Kafka's way of failing an acks=0 produce).
@@ -174,9 +182,12 @@ pub async fn handle(
 
 /// Counts an error code returned by an API, for the errors metric.
 pub fn count_error(broker: &Broker, key: ApiKey, error: ResponseError) {
-    broker
-        .metrics
-        .errors
+    count_error_in(&broker.metrics.errors, key, error);
+}
+
+/// [`count_error`] for code that outlives the request's borrow of the broker.
+pub fn count_error_in(errors: &prometheus::IntCounterVec, key: ApiKey, error: ResponseError) {
+    errors
         .with_label_values(&[api_name(key), &format!("{error:?}")])
         .inc();
 }

@@ -16,7 +16,7 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 
-use super::{count_error, Reply};
+use super::{count_error, count_error_in, Reply};
 use crate::broker::Broker;
 use crate::partition::Partition;
 use crate::replica_manager::now_ms;
@@ -164,27 +164,48 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
     if appended {
         broker.replicas.notify_appended();
     }
-    // Every wait runs against one deadline: the ISR replicates all the
-    // partitions at once, so waiting for them in turn costs no more.
-    let deadline = tokio::time::Instant::now() + timeout;
-    for p in pending {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if let Err(e) = p.log.wait_for_isr(p.end, p.epoch, left).await {
-            failed = true;
-            let code = e.error_code();
-            count_error(broker, ApiKey::Produce, code);
-            tracing::debug!(topic = %p.log.topic, partition = p.log.index, error = %e, "acks=all produce not acknowledged");
-            if let Some(r) = responses
-                .get_mut(p.topic)
-                .and_then(|t| t.partition_responses.get_mut(p.partition))
-            {
-                r.error_code = code.code();
-                if version >= 8 {
-                    r.error_message = Some(StrBytes::from_string(e.to_string()));
+    if pending.is_empty() {
+        return answer(broker, responses, failed, acks);
+    }
+    // The batches are in the log; the answer waits for the ISR without
+    // holding the connection, which reads (and appends) what comes next.
+    let errors = broker.metrics.errors.clone();
+    let failed_requests = broker.metrics.failed_produce_requests.clone();
+    Reply::Later(Box::pin(async move {
+        let mut responses = responses;
+        let mut failed = failed;
+        // Every wait runs against one deadline: the ISR replicates all the
+        // partitions at once, so waiting for them in turn costs no more.
+        let deadline = tokio::time::Instant::now() + timeout;
+        for p in pending {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if let Err(e) = p.log.wait_for_isr(p.end, p.epoch, left).await {
+                failed = true;
+                let code = e.error_code();
+                count_error_in(&errors, ApiKey::Produce, code);
+                tracing::debug!(topic = %p.log.topic, partition = p.log.index, error = %e, "acks=all produce not acknowledged");
+                if let Some(r) = responses
+                    .get_mut(p.topic)
+                    .and_then(|t| t.partition_responses.get_mut(p.partition))
+                {
+                    r.error_code = code.code();
+                    if version >= 8 {
+                        r.error_message = Some(StrBytes::from_string(e.to_string()));
+                    }
                 }
             }
         }
-    }
+        if failed {
+            failed_requests.inc();
+        }
+        Reply::Respond(Box::new(ResponseKind::Produce(
+            ProduceResponse::default().with_responses(responses),
+        )))
+    }))
+}
+
+/// The answer when nothing waits for the ISR.
+fn answer(broker: &Broker, responses: Vec<TopicProduceResponse>, failed: bool, acks: i16) -> Reply {
     if failed {
         broker.metrics.failed_produce_requests.inc();
     }

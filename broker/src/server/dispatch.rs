@@ -15,11 +15,10 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-use crate::api::{self, Reply};
+use crate::api::{self, LaterReply, Reply};
 use crate::broker::Broker;
 
 /// What the connection does after a request.
-#[derive(Debug)]
 pub enum Outcome {
     /// Send this response frame (size prefix included).
     Respond(Bytes),
@@ -27,6 +26,38 @@ pub enum Outcome {
     NoResponse,
     /// Close the connection for this reason.
     Close(String),
+    /// The answer comes later, through [`Later::wait`] and [`Later::finish`].
+    Later(Later),
+}
+
+/// A request whose answer is not ready yet, with what its response needs.
+pub struct Later {
+    reply: LaterReply,
+    key: ApiKey,
+    correlation_id: i32,
+    version: i16,
+    started: Instant,
+}
+
+impl Later {
+    /// Waits for the answer. Cancel-safe: dropped before it completes, it
+    /// may be awaited again; once it completed it must not be.
+    pub async fn wait(&mut self) -> Reply {
+        (&mut self.reply).await
+    }
+
+    /// Encodes the answer [`Later::wait`] gave.
+    pub fn finish(self, broker: &Broker, reply: Reply) -> Outcome {
+        finish(
+            broker,
+            self.key,
+            self.correlation_id,
+            self.version,
+            self.started,
+            reply,
+            &mut BytesMut::new(),
+        )
+    }
 }
 
 /// Handles one request frame.
@@ -90,8 +121,30 @@ pub async fn handle_frame(
     }
 
     let started = Instant::now();
-    let name = api_name(key);
     let reply = api::handle(broker, &header, peer, request).await;
+    finish(broker, key, correlation_id, version, started, reply, out)
+}
+
+/// Records the request's metrics once it is answered and encodes the answer.
+fn finish(
+    broker: &Broker,
+    key: ApiKey,
+    correlation_id: i32,
+    version: i16,
+    started: Instant,
+    reply: Reply,
+    out: &mut BytesMut,
+) -> Outcome {
+    if let Reply::Later(reply) = reply {
+        return Outcome::Later(Later {
+            reply,
+            key,
+            correlation_id,
+            version,
+            started,
+        });
+    }
+    let name = api_name(key);
     broker.metrics.requests.with_label_values(&[name]).inc();
     broker
         .metrics
@@ -102,6 +155,7 @@ pub async fn handle_frame(
         Reply::Respond(response) => encode(broker, key, correlation_id, version, *response, out),
         Reply::NoResponse => Outcome::NoResponse,
         Reply::Close(reason) => Outcome::Close(reason),
+        Reply::Later(_) => Outcome::Close("a later reply resolved to another later reply".into()),
     }
 }
 
