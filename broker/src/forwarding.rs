@@ -90,11 +90,10 @@ pub async fn decide_here(
         broker.liveness.heard(*broker_id);
     }
     if let ControllerRequest::DescribeQuorum = request {
-        let status = broker.quorum.status();
         if !broker.quorum.is_leader() {
             return Err(not_controller("this broker is not the active controller"));
         }
-        return Ok((ControllerReply::Quorum(status), 0));
+        return Ok((ControllerReply::Quorum(broker.quorum.status()), 0));
     }
     let _serial = broker.controller_lock.lock().await;
     broker.quorum.catch_up().await.map_err(propose_error)?;

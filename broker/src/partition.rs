@@ -569,9 +569,7 @@ impl Partition {
     /// The leader this broker follows for this partition, `None` when it
     /// leads it or the partition has no leader.
     pub fn followed_leader(&self) -> Option<i32> {
-        let state = self.lock();
-        (state.leader >= 0 && state.leader != self.node_id && state.log.is_some())
-            .then_some(state.leader)
+        self.fetch_position().map(|p| p.leader)
     }
 
     /// On a follower: where the next fetch from the leader starts.

@@ -48,6 +48,28 @@ pub fn create_topic(
     }
 }
 
+/// What `broker` answers to a Metadata request for `topic`, if it answers.
+pub fn topic_metadata(broker: &Broker, topic: &str) -> Option<rdkafka::metadata::Metadata> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .ok()?;
+    consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(5))
+        .ok()
+}
+
+/// How many partitions `broker` reports for `topic`; `None` while it does
+/// not know the topic.
+pub fn partitions_seen_by(broker: &Broker, topic: &str) -> Option<usize> {
+    let md = topic_metadata(broker, topic)?;
+    let t = md.topics().first()?;
+    if t.error().is_some() {
+        return None;
+    }
+    Some(t.partitions().len())
+}
+
 /// A partition's leader and ISR as Metadata reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionView {
@@ -169,13 +191,7 @@ impl Cluster {
         topic: &str,
         partition: i32,
     ) -> Option<PartitionView> {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", self.brokers[from].bootstrap())
-            .create()
-            .ok()?;
-        let md = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(5))
-            .ok()?;
+        let md = topic_metadata(&self.brokers[from], topic)?;
         let t = md.topics().first()?;
         let p = t.partitions().iter().find(|p| p.id() == partition)?;
         let mut isr = p.isr().to_vec();

@@ -139,19 +139,17 @@ fn produce(
     outcome
 }
 
-/// Reads every partition of `topic` from the start through `bootstrap`
-/// until it has at least every acknowledged record (or `within` passed),
-/// then compares.
-pub fn verify(
+/// A consumer of `group` assigned every partition of `topic` from its
+/// first record, committing nothing.
+pub fn reader_from_start(
     bootstrap: &str,
+    group: &str,
     topic: &str,
     partitions: i32,
-    outcome: &Outcome,
-    within: Duration,
-) -> Verdict {
+) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("group.id", "fault-verifier")
+        .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", "100")
         .create()
@@ -162,6 +160,20 @@ pub fn verify(
             .expect("partition");
     }
     consumer.assign(&tpl).expect("assign");
+    consumer
+}
+
+/// Reads every partition of `topic` from the start through `bootstrap`
+/// until it has at least every acknowledged record (or `within` passed),
+/// then compares.
+pub fn verify(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    outcome: &Outcome,
+    within: Duration,
+) -> Verdict {
+    let consumer = reader_from_start(bootstrap, "fault-verifier", topic, partitions);
     let mut seen: BTreeMap<String, Vec<(i32, i64)>> = BTreeMap::new();
     let deadline = Instant::now() + within;
     let mut quiet_since = Instant::now();

@@ -8,25 +8,8 @@ use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData
 use kafka_protocol::messages::describe_quorum_response::ReplicaState;
 use kafka_protocol::messages::{ApiKey, DescribeQuorumRequest, DescribeQuorumResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use weir_e2e::cluster::{create_topic, Cluster};
-use weir_e2e::{Broker, RawClient};
-
-fn topic_partitions_seen_by(broker: &Broker, topic: &str) -> Option<usize> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .create()
-        .ok()?;
-    let md = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(5))
-        .ok()?;
-    let t = md.topics().first()?;
-    if t.error().is_some() {
-        return None;
-    }
-    Some(t.partitions().len())
-}
+use weir_e2e::cluster::{create_topic, partitions_seen_by, Cluster};
+use weir_e2e::RawClient;
 
 #[test]
 fn three_brokers_form_one_cluster_with_one_controller() {
@@ -58,7 +41,7 @@ fn three_brokers_form_one_cluster_with_one_controller() {
         &[],
     );
     for b in &cluster.brokers {
-        assert_eq!(topic_partitions_seen_by(b, "spread"), Some(6));
+        assert_eq!(partitions_seen_by(b, "spread"), Some(6));
     }
 }
 
@@ -80,10 +63,7 @@ fn losing_the_controller_elects_another_and_admin_requests_keep_working() {
     // what was decided while it was down.
     cluster.brokers[first as usize].start_again();
     let returned = &cluster.brokers[first as usize];
-    assert_eq!(
-        topic_partitions_seen_by(returned, "after-failover"),
-        Some(2)
-    );
+    assert_eq!(partitions_seen_by(returned, "after-failover"), Some(2));
 }
 
 #[test]
@@ -95,7 +75,7 @@ fn a_broker_outside_the_voters_follows_the_quorum_as_a_learner() {
     });
     create_topic(&cluster.brokers[3].bootstrap(), "from-learner", 4, 1, &[]);
     assert_eq!(
-        topic_partitions_seen_by(&cluster.brokers[0], "from-learner"),
+        partitions_seen_by(&cluster.brokers[0], "from-learner"),
         Some(4)
     );
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use weir_e2e::cluster::{create_topic, Cluster};
-use weir_e2e::workload::{verify, Verdict, Workload};
+use weir_e2e::workload::{verify, Outcome, Verdict, Workload};
 
 const TOPIC: &str = "faults";
 const PARTITIONS: i32 = 3;
@@ -20,6 +20,30 @@ fn cluster_with_topic() -> Cluster {
         &[("min.insync.replicas", "2")],
     );
     cluster
+}
+
+/// The test's load: a record every 2 ms over every partition.
+fn load_on(cluster: &Cluster) -> Workload {
+    Workload::start(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        Duration::from_millis(2),
+    )
+}
+
+/// Stops the load, reads everything back and requires that no acknowledged
+/// record was lost, duplicated or moved.
+fn nothing_lost_after(cluster: &Cluster, load: Workload) -> Outcome {
+    let outcome = load.finish();
+    nothing_lost(&verify(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        &outcome,
+        Duration::from_secs(60),
+    ));
+    outcome
 }
 
 fn nothing_lost(verdict: &Verdict) {
@@ -39,12 +63,7 @@ fn leader_of_partition_0(cluster: &Cluster, from: usize) -> usize {
 #[test]
 fn killing_a_partition_leader_loses_no_acknowledged_record() {
     let mut cluster = cluster_with_topic();
-    let load = Workload::start(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        Duration::from_millis(2),
-    );
+    let load = load_on(&cluster);
     for round in 0..2 {
         std::thread::sleep(Duration::from_secs(2));
         let leader = leader_of_partition_0(&cluster, (round + 1) % 3);
@@ -70,25 +89,13 @@ fn killing_a_partition_leader_loses_no_acknowledged_record() {
         );
     }
     std::thread::sleep(Duration::from_secs(1));
-    let outcome = load.finish();
-    nothing_lost(&verify(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        &outcome,
-        Duration::from_secs(60),
-    ));
+    nothing_lost_after(&cluster, load);
 }
 
 #[test]
 fn killing_the_controller_loses_no_acknowledged_record() {
     let mut cluster = cluster_with_topic();
-    let load = Workload::start(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        Duration::from_millis(2),
-    );
+    let load = load_on(&cluster);
     std::thread::sleep(Duration::from_secs(2));
     let controller = usize::try_from(cluster.controller(0).expect("controller")).expect("id");
     cluster.brokers[controller].kill9();
@@ -100,25 +107,13 @@ fn killing_the_controller_loses_no_acknowledged_record() {
     std::thread::sleep(Duration::from_secs(2));
     cluster.brokers[controller].start_again();
     std::thread::sleep(Duration::from_secs(2));
-    let outcome = load.finish();
-    nothing_lost(&verify(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        &outcome,
-        Duration::from_secs(60),
-    ));
+    nothing_lost_after(&cluster, load);
 }
 
 #[test]
 fn a_rolling_restart_with_sigterm_fails_no_request() {
     let mut cluster = cluster_with_topic();
-    let load = Workload::start(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        Duration::from_millis(2),
-    );
+    let load = load_on(&cluster);
     for b in 0..3 {
         std::thread::sleep(Duration::from_secs(1));
         cluster.brokers[b].stop();
@@ -130,26 +125,14 @@ fn a_rolling_restart_with_sigterm_fails_no_request() {
             })
         });
     }
-    let outcome = load.finish();
+    let outcome = nothing_lost_after(&cluster, load);
     assert_eq!(outcome.failed, 0, "{:?}", outcome.errors);
-    nothing_lost(&verify(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        &outcome,
-        Duration::from_secs(60),
-    ));
 }
 
 #[test]
 fn killing_every_broker_at_once_and_restarting_loses_no_acknowledged_record() {
     let mut cluster = cluster_with_topic();
-    let load = Workload::start(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        Duration::from_millis(2),
-    );
+    let load = load_on(&cluster);
     std::thread::sleep(Duration::from_secs(2));
     for b in &mut cluster.brokers {
         b.kill9();
@@ -162,25 +145,13 @@ fn killing_every_broker_at_once_and_restarting_loses_no_acknowledged_record() {
         b.wait_ready();
     }
     std::thread::sleep(Duration::from_secs(3));
-    let outcome = load.finish();
-    nothing_lost(&verify(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        &outcome,
-        Duration::from_secs(60),
-    ));
+    nothing_lost_after(&cluster, load);
 }
 
 #[test]
 fn a_paused_leader_is_replaced_and_acknowledges_nothing_it_loses_on_return() {
     let cluster = cluster_with_topic();
-    let load = Workload::start(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        Duration::from_millis(2),
-    );
+    let load = load_on(&cluster);
     std::thread::sleep(Duration::from_secs(2));
     let leader = leader_of_partition_0(&cluster, 0);
     let pid = cluster.brokers[leader].pid().expect("running");
@@ -207,14 +178,7 @@ fn a_paused_leader_is_replaced_and_acknowledges_nothing_it_loses_on_return() {
         },
     );
     std::thread::sleep(Duration::from_secs(1));
-    let outcome = load.finish();
-    nothing_lost(&verify(
-        &cluster.bootstrap(),
-        TOPIC,
-        PARTITIONS,
-        &outcome,
-        Duration::from_secs(60),
-    ));
+    nothing_lost_after(&cluster, load);
 }
 
 fn signal(name: &str, pid: u32) {

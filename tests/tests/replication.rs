@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::TopicPartitionList;
 use weir_e2e::cluster::{block_on, create_topic, Cluster};
+use weir_e2e::workload::reader_from_start;
 use weir_e2e::{record_batch, RawClient};
 
 fn producer(bootstrap: &str) -> FutureProducer {
@@ -72,19 +71,7 @@ fn read_all(
     partitions: i32,
     expect: usize,
 ) -> BTreeMap<i32, Vec<String>> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "replication-reader")
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "100")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition_offset(topic, p, rdkafka::Offset::Beginning)
-            .expect("partition");
-    }
-    consumer.assign(&tpl).expect("assign");
+    let consumer = reader_from_start(bootstrap, "replication-reader", topic, partitions);
     let mut read: BTreeMap<i32, Vec<String>> = BTreeMap::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while read.values().map(Vec::len).sum::<usize>() < expect {

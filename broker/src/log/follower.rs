@@ -36,9 +36,7 @@ impl Log {
                 .assign(p.header.partition_leader_epoch, p.header.base_offset);
         }
         if epochs_changed {
-            self.epochs
-                .save()
-                .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))?;
+            self.save_epochs()?;
         }
         Ok(AppendInfo {
             base_offset,
@@ -78,9 +76,7 @@ impl Log {
         let interval = self.config.index_interval_bytes;
         self.active_mut().truncate_to(offset, interval)?;
         if self.epochs.truncate_from(self.log_end_offset()) {
-            self.epochs
-                .save()
-                .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))?;
+            self.save_epochs()?;
         }
         self.cleaned_up_to = self.cleaned_up_to.min(self.log_end_offset());
         self.rebuild_producer_state()?;
@@ -108,9 +104,7 @@ impl Log {
         self.save_log_start()?;
         self.cleaned_up_to = offset;
         if self.epochs.truncate_from(i64::MIN) {
-            self.epochs
-                .save()
-                .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))?;
+            self.save_epochs()?;
         }
         self.rebuild_producer_state()?;
         tracing::info!(dir = %self.dir.display(), offset, "log restarted at the leader's log start");
@@ -121,9 +115,7 @@ impl Log {
     /// a follower asking about an older epoch learns where it ended.
     pub fn begin_epoch(&mut self, epoch: i32) -> Result<(), LogError> {
         if self.epochs.assign(epoch, self.log_end_offset()) {
-            self.epochs
-                .save()
-                .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))?;
+            self.save_epochs()?;
         }
         Ok(())
     }
@@ -223,14 +215,20 @@ mod tests {
         Bytes::from(out)
     }
 
-    #[test]
-    fn a_follower_stores_the_leaders_batches_and_epochs_as_they_are() {
-        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let leader = leader(a.path());
-        let mut follower = Log::open(b.path(), config(), NOW).unwrap();
+    /// A leader in `a` and a follower in `b` that fetched all of it.
+    fn replicated(a: &std::path::Path, b: &std::path::Path) -> (Log, Log) {
+        let leader = leader(a);
+        let mut follower = Log::open(b, config(), NOW).unwrap();
         follower
             .append_as_follower(everything(&leader), NOW)
             .unwrap();
+        (leader, follower)
+    }
+
+    #[test]
+    fn a_follower_stores_the_leaders_batches_and_epochs_as_they_are() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (leader, follower) = replicated(a.path(), b.path());
         assert_eq!(everything(&follower), everything(&leader));
         assert_eq!(follower.latest_epoch(), 2);
         assert_eq!(
@@ -260,11 +258,7 @@ mod tests {
     #[test]
     fn truncation_cuts_whole_batches_and_the_epochs_they_started() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let leader = leader(a.path());
-        let mut follower = Log::open(b.path(), config(), NOW).unwrap();
-        follower
-            .append_as_follower(everything(&leader), NOW)
-            .unwrap();
+        let (_leader, mut follower) = replicated(a.path(), b.path());
         // Offset 7 is inside the batch 6..8 (the first of epoch 2).
         follower.truncate_to(7, NOW).unwrap();
         assert_eq!(follower.log_end_offset(), 6);

@@ -355,9 +355,7 @@ impl Log {
             self.producers.record(h);
         }
         if self.epochs.assign(leader_epoch, base_offset) {
-            self.epochs
-                .save()
-                .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))?;
+            self.save_epochs()?;
         }
         Ok(AppendInfo {
             base_offset,
@@ -620,6 +618,12 @@ impl Log {
             self.save_log_start()?;
         }
         Ok(())
+    }
+
+    fn save_epochs(&self) -> Result<(), LogError> {
+        self.epochs
+            .save()
+            .map_err(|e| LogError::io(&self.dir, "write leader-epoch-checkpoint", e))
     }
 
     fn save_log_start(&self) -> Result<(), LogError> {

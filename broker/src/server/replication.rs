@@ -34,8 +34,8 @@ impl ReplicationService {
         ReplicationService { broker }
     }
 
-    /// Reads every asked partition once; returns the answers and how many
-    /// record bytes they carry, and whether any answer must go back at once.
+    /// Reads every asked partition once; returns the answers and whether
+    /// any of them must go back at once (records, an error, a divergence).
     fn serve_once(&self, request: &ReplicaFetchRequest) -> (Vec<ReplicaFetchedPartition>, bool) {
         let now = now_ms();
         let mut budget = usize::try_from(request.max_bytes)
