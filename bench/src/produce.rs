@@ -1,6 +1,7 @@
 //! `weir-bench produce`: N librdkafka producers in parallel, each on its own
 //! thread, with latency measured from `send` to the delivery report.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use clap::Args;
 use hdrhistogram::Histogram;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::util::Timeout;
 use rdkafka::ClientContext;
@@ -107,6 +109,9 @@ pub struct ProduceOutcome {
     pub elapsed: Duration,
     /// Send-to-delivery latency in µs.
     pub latency: Histogram<u64>,
+    /// The longest gap between two acknowledgements of one partition, and
+    /// that partition.
+    pub longest_ack_gap: (Duration, i32),
 }
 
 /// Counters one producer's delivery callback updates.
@@ -119,6 +124,16 @@ struct Stats {
     first_error: Mutex<Option<String>>,
     latency: Mutex<Histogram<u64>>,
     window: Mutex<Histogram<u64>>,
+    /// Per partition: the time of its latest acknowledgement and the
+    /// longest gap between two of them, in nanoseconds after the epoch.
+    ack_gaps: Mutex<BTreeMap<i32, AckGap>>,
+}
+
+/// One partition's acknowledgement rhythm.
+#[derive(Default, Clone, Copy)]
+struct AckGap {
+    last: u64,
+    longest: u64,
 }
 
 impl Stats {
@@ -131,6 +146,7 @@ impl Stats {
             first_error: Mutex::new(None),
             latency: Mutex::new(report::new_histogram()),
             window: Mutex::new(report::new_histogram()),
+            ack_gaps: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -165,7 +181,15 @@ impl ProducerContext for BenchContext {
             .last_report_nanos
             .fetch_max(now, Ordering::Relaxed);
         match result {
-            Ok(_) => {
+            Ok(message) => {
+                if let Ok(mut gaps) = self.stats.ack_gaps.lock() {
+                    let gap = gaps.entry(message.partition()).or_insert(AckGap {
+                        last: now,
+                        longest: 0,
+                    });
+                    gap.longest = gap.longest.max(now.saturating_sub(gap.last));
+                    gap.last = now;
+                }
                 let latency = Duration::from_nanos(now.saturating_sub(sent_at as u64));
                 if let Ok(mut h) = self.stats.latency.lock() {
                     report::record_latency(&mut h, latency);
@@ -251,6 +275,8 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
         records_per_sec,
         mb_per_sec,
         latency: Latency::from_histogram(&outcome.latency),
+        longest_ack_gap_ms: outcome.longest_ack_gap.0.as_secs_f64() * 1000.0,
+        longest_ack_gap_partition: outcome.longest_ack_gap.1,
         settings,
     };
     report::emit(&report, &report.table(), args.json)?;
@@ -344,6 +370,7 @@ pub fn run_producers(plan: &ProducePlan) -> anyhow::Result<ProduceOutcome> {
         first_error: None,
         elapsed: Duration::ZERO,
         latency: report::new_histogram(),
+        longest_ack_gap: (Duration::ZERO, -1),
     };
     let mut last = start;
     for s in &stats {
@@ -356,6 +383,14 @@ pub fn run_producers(plan: &ProducePlan) -> anyhow::Result<ProduceOutcome> {
         }
         if let Ok(h) = s.latency.lock() {
             latency.add(&*h).context("merging latency histograms")?;
+        }
+        if let Ok(gaps) = s.ack_gaps.lock() {
+            for (partition, gap) in gaps.iter() {
+                let longest = Duration::from_nanos(gap.longest);
+                if longest > outcome.longest_ack_gap.0 {
+                    outcome.longest_ack_gap = (longest, *partition);
+                }
+            }
         }
     }
     outcome.elapsed = Duration::from_nanos(last - start);

@@ -94,6 +94,11 @@ pub struct ProduceReport {
     pub mb_per_sec: f64,
     /// Send-to-delivery-report latency.
     pub latency: Latency,
+    /// The longest time any partition went without an acknowledgement
+    /// between its first and last one: what a client sees of a failover.
+    pub longest_ack_gap_ms: f64,
+    /// The partition where that gap was.
+    pub longest_ack_gap_partition: i32,
     /// The settings the run used.
     pub settings: serde_json::Value,
 }
@@ -162,7 +167,8 @@ impl ProduceReport {
             "produce  topic={} producers={} record_size={} B\n\
              records  sent {}  acked {}  failed {}\n\
              elapsed  {:.3} s\n\
-             rate     {:.1} records/s  {:.2} MB/s\n{}",
+             rate     {:.1} records/s  {:.2} MB/s\n\
+             ack gap  {:.1} ms longest, partition {}\n{}",
             self.topic,
             self.producers,
             self.record_size,
@@ -172,6 +178,8 @@ impl ProduceReport {
             self.elapsed_secs,
             self.records_per_sec,
             self.mb_per_sec,
+            self.longest_ack_gap_ms,
+            self.longest_ack_gap_partition,
             latency_rows("latency (ack)", &self.latency),
         );
         if let Some(e) = &self.first_error {

@@ -51,6 +51,9 @@ pub enum StartError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The controller refused this broker's registration for good.
+    #[error("the controller refuses to register this broker: {0}")]
+    Registration(String),
 }
 
 /// Everything a request handler needs.
@@ -146,13 +149,26 @@ impl Broker {
             internal_address: self.config.cluster.internal_advertised.clone(),
             incarnation: self.incarnation,
         };
+        let voters: Vec<i32> = self
+            .config
+            .cluster
+            .effective_voters(self.config.node_id)
+            .iter()
+            .map(|v| v.node_id)
+            .collect();
         let mut attempt = 0u32;
         loop {
             match self
-                .control(ControllerRequest::RegisterBroker(record.clone()))
+                .control(ControllerRequest::RegisterBroker {
+                    record: record.clone(),
+                    voters: voters.clone(),
+                })
                 .await
             {
                 Ok(_) => break,
+                Err(e) if e.error == ResponseError::InconsistentVoterSet => {
+                    return Err(StartError::Registration(e.message));
+                }
                 Err(e) => {
                     attempt += 1;
                     if attempt % 5 == 1 {

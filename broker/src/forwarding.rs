@@ -11,6 +11,7 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 
 use crate::broker::Broker;
+use crate::controller::brokers;
 use crate::controller::request::{decide, ControllerReply, ControllerRequest, ForwardReply};
 use crate::controller::Rejection;
 use crate::quorum::network::channel;
@@ -37,7 +38,19 @@ pub async fn control(
     loop {
         let outcome = match broker.quorum.leader() {
             Some(leader) if leader == broker.config.node_id => {
-                decide_here(broker, &request).await.map(Some)
+                // A leader that lost its quorum without knowing it yet
+                // waits forever on openraft: bound the wait, then ask again.
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                match tokio::time::timeout(left, decide_here(broker, &request)).await {
+                    Ok(decided) => decided.map(Some),
+                    Err(_) => {
+                        tracing::warn!(
+                            request = request.kind(),
+                            "the controller's decision did not complete in time"
+                        );
+                        Ok(None)
+                    }
+                }
             }
             Some(leader) => match broker.quorum.address_of(leader) {
                 Some(address) => forward(broker, &address, &request).await,
@@ -97,14 +110,16 @@ pub async fn decide_here(
     }
     let _serial = broker.controller_lock.lock().await;
     broker.quorum.catch_up().await.map_err(propose_error)?;
-    if let ControllerRequest::RegisterBroker(record) = request {
-        let voter = broker
+    if let ControllerRequest::RegisterBroker { record, voters } = request {
+        let ours: Vec<i32> = broker
             .config
             .cluster
             .effective_voters(broker.config.node_id)
             .iter()
-            .any(|v| v.node_id == record.node_id);
-        if !voter {
+            .map(|v| v.node_id)
+            .collect();
+        brokers::check_voter_set(record.node_id, voters, &ours)?;
+        if !ours.contains(&record.node_id) {
             broker
                 .quorum
                 .add_learner(record.node_id, &record.internal_address)

@@ -114,12 +114,36 @@ impl Cluster {
     /// Starts `n` brokers, the first `voters` of which vote, with
     /// [`FAST_FAILOVER`] timings plus `extra`, and waits for all to be ready.
     pub fn start(n: usize, voters: usize, extra: &[&str]) -> Cluster {
+        let brokers: Vec<Broker> = (0..n).map(|_| Broker::prepare(&[])).collect();
+        Cluster::start_prepared(brokers, voters, extra)
+    }
+
+    /// Starts `n` brokers as [`Cluster::start`] does, the last of them inside
+    /// `net`'s namespace, where the test can cut it off.
+    pub fn start_with_isolated(
+        n: usize,
+        voters: usize,
+        extra: &[&str],
+        net: &crate::netns::Isolation,
+    ) -> Cluster {
         let mut brokers: Vec<Broker> = (0..n).map(|_| Broker::prepare(&[])).collect();
+        for b in brokers.iter_mut().take(n - 1) {
+            b.internal_host = net.host_internal.clone();
+        }
+        if let Some(b) = brokers.last_mut() {
+            b.host = net.inner_clients.clone();
+            b.internal_host = net.inner_internal.clone();
+            b.netns = Some(net.name().to_string());
+        }
+        Cluster::start_prepared(brokers, voters, extra)
+    }
+
+    fn start_prepared(mut brokers: Vec<Broker>, voters: usize, extra: &[&str]) -> Cluster {
         let voter_list = brokers
             .iter()
             .take(voters)
             .enumerate()
-            .map(|(id, b)| format!("{id}@127.0.0.1:{}", b.internal_port))
+            .map(|(id, b)| format!("{id}@{}:{}", b.internal_host, b.internal_port))
             .collect::<Vec<_>>()
             .join(",");
         for (id, b) in brokers.iter_mut().enumerate() {

@@ -28,6 +28,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 pub mod cluster;
 pub mod kube;
+pub mod netns;
 pub mod process;
 pub mod workload;
 
@@ -79,6 +80,12 @@ pub struct Broker {
     pub http_port: u16,
     /// Internal (quorum and replication) port.
     pub internal_port: u16,
+    /// The address its Kafka and HTTP listeners bind and advertise.
+    pub host: String,
+    /// The address its internal listener binds.
+    pub internal_host: String,
+    /// The network namespace it runs in, if not the test's own.
+    pub netns: Option<String>,
     args: Vec<String>,
     starts: usize,
 }
@@ -105,6 +112,9 @@ impl Broker {
             port: free_port(),
             http_port: free_port(),
             internal_port: free_port(),
+            host: "127.0.0.1".to_string(),
+            internal_host: "127.0.0.1".to_string(),
+            netns: None,
             args: args.iter().map(|s| s.to_string()).collect(),
             starts: 0,
         }
@@ -142,15 +152,25 @@ impl Broker {
         self.starts += 1;
         let log = std::fs::File::create(self.log_path()).expect("log file");
         let err = log.try_clone().expect("log file");
-        let child = Command::new(broker_binary())
+        // `ip netns exec` enters the namespace and execs the broker, so the
+        // child is the broker process itself.
+        let mut command = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(broker_binary());
+                c
+            }
+            None => Command::new(broker_binary()),
+        };
+        let child = command
             .arg("--listeners")
-            .arg(format!("PLAINTEXT://127.0.0.1:{}", self.port))
+            .arg(format!("PLAINTEXT://{}:{}", self.host, self.port))
             .arg("--http-listener")
-            .arg(format!("127.0.0.1:{}", self.http_port))
+            .arg(format!("{}:{}", self.host, self.http_port))
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("--internal-listener")
-            .arg(format!("127.0.0.1:{}", self.internal_port))
+            .arg(format!("{}:{}", self.internal_host, self.internal_port))
             .args(&self.args)
             // Group transitions at debug: a failed group test shows why.
             .env(
@@ -239,7 +259,7 @@ impl Broker {
 
     /// `host:port` for clients.
     pub fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.host, self.port)
     }
 
     /// The data directory.
@@ -249,7 +269,7 @@ impl Broker {
 
     /// A plain HTTP/1.1 GET against the broker's HTTP port.
     pub fn http_get(&self, path: &str) -> std::io::Result<(u16, String)> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.http_port))?;
+        let mut s = TcpStream::connect((self.host.as_str(), self.http_port))?;
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
         write!(
             s,

@@ -154,3 +154,124 @@ fn repeated_elections_always_end_with_one_controller() {
         create_topic(&cluster.brokers[round % 3].bootstrap(), &name, 1, 3, &[]);
     }
 }
+
+/// Every file under `dir` with its length, to show a refused start wrote nothing.
+fn files_of(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(path),
+                Ok(m) => out.push((path, m.len())),
+                Err(_) => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_data_dir_of_another_node_or_cluster_is_refused_and_left_as_it_was() {
+    let mut cluster = Cluster::start(3, 3, &[]);
+    create_topic(&cluster.bootstrap(), "kept", 1, 3, &[]);
+    let own = cluster.brokers[2].data_dir().join("meta.properties");
+    let original = std::fs::read_to_string(&own).expect("meta.properties");
+    cluster.brokers[2].stop();
+
+    // Broker 1's identity in broker 2's directory: another node's data.
+    let other_node = std::fs::read_to_string(cluster.brokers[1].data_dir().join("meta.properties"))
+        .expect("broker 1's meta.properties");
+    // A one-broker cluster of its own with node id 2: another cluster's data.
+    let mut stranger = weir_e2e::Broker::start_with(&["--node-id", "2"]);
+    stranger.stop();
+    let other_cluster =
+        std::fs::read_to_string(stranger.data_dir().join("meta.properties")).expect("stranger's");
+
+    for (identity, reason) in [(other_node, "node.id=1"), (other_cluster, "cluster.id=")] {
+        std::fs::write(&own, &identity).expect("swap identity");
+        let before = files_of(&cluster.brokers[2].data_dir());
+        let broker = &mut cluster.brokers[2];
+        broker.launch();
+        let (status, log) = broker
+            .wait_exit(Duration::from_secs(30))
+            .expect("the broker refuses to start");
+        assert!(!status.success());
+        assert!(
+            log.contains("belongs to") && log.contains(reason),
+            "no clear reason ({reason}) in the log:\n{log}"
+        );
+        assert_eq!(files_of(&cluster.brokers[2].data_dir()), before);
+    }
+
+    // With its own identity back it rejoins and has the topic.
+    std::fs::write(&own, original).expect("restore identity");
+    cluster.brokers[2].start_again();
+    cluster.wait_until(
+        "broker 2 serves the topic again",
+        Duration::from_secs(30),
+        |c| partitions_seen_by(&c.brokers[2], "kept") == Some(1),
+    );
+}
+
+#[test]
+fn a_node_outside_the_voters_cannot_vote_or_change_the_controller() {
+    // One cluster id for all, so only the voter check can refuse it.
+    let cluster = Cluster::start(3, 3, &["--cluster-id", "weir-rogue-test"]);
+    let epoch = |c: &Cluster| -> (i32, i32) {
+        let mut client = RawClient::connect(&c.brokers[0].bootstrap());
+        let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+            .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+            .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
+        let response: DescribeQuorumResponse = client.call(ApiKey::DescribeQuorum, 2, &request);
+        let q = &response.topics[0].partitions[0];
+        (q.leader_id.0, q.leader_epoch)
+    };
+    let before = epoch(&cluster);
+
+    // Node 3 claims to be a fourth voter: it forms a quorum of its own
+    // idea and asks the real voters for their votes, again and again.
+    let mut rogue = weir_e2e::Broker::prepare(&[]);
+    let mut voters: Vec<String> = cluster
+        .brokers
+        .iter()
+        .enumerate()
+        .map(|(id, b)| format!("{id}@127.0.0.1:{}", b.internal_port))
+        .collect();
+    voters.push(format!("3@127.0.0.1:{}", rogue.internal_port));
+    let voters = voters.join(",");
+    let args: Vec<String> = [
+        "--node-id",
+        "3",
+        "--controller-voters",
+        &voters,
+        "--cluster-id",
+        "weir-rogue-test",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(
+        weir_e2e::cluster::FAST_FAILOVER
+            .iter()
+            .map(|s| s.to_string()),
+    )
+    .collect();
+    rogue.add_args(&args);
+    rogue.launch();
+    let (status, log) = rogue
+        .wait_exit(Duration::from_secs(30))
+        .expect("the controller refuses the rogue broker and it stops");
+    assert!(!status.success());
+    assert!(
+        log.contains("this cluster's voters are 0,1,2"),
+        "the rogue broker's log does not say why:\n{log}"
+    );
+    assert_eq!(
+        epoch(&cluster),
+        before,
+        "the voters' term or controller changed"
+    );
+    create_topic(&cluster.bootstrap(), "after-rogue", 1, 3, &[]);
+}

@@ -256,3 +256,93 @@ fn a_follower_behind_the_leaders_log_start_starts_over_from_it() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_follower_refuses_clients_and_names_the_current_leader() {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{
+        ApiKey, FetchRequest, FetchResponse, MetadataRequest, MetadataResponse, ProduceRequest,
+        ProduceResponse, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+
+    let cluster = Cluster::start(2, 2, &[]);
+    create_topic(&cluster.bootstrap(), "hinted", 1, 2, &[]);
+    let view = cluster.partition_view(0, "hinted", 0).expect("metadata");
+    let leader = usize::try_from(view.leader).expect("a leader");
+    let follower = 1 - leader;
+    let mut client = RawClient::connect(&cluster.brokers[follower].bootstrap());
+    // No topic list: every topic.
+    let metadata: MetadataResponse = client.call(
+        ApiKey::Metadata,
+        12,
+        &MetadataRequest::default().with_topics(None),
+    );
+    let topic = metadata
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "hinted"))
+        .expect("topic in metadata");
+    let epoch = topic.partitions[0].leader_epoch;
+
+    // Produce v10 (KIP-951): the error names the leader, its epoch and
+    // where to reach it.
+    let request = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_static_str("hinted")))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(record_batch(&[b"to a follower"], None)))])]);
+    let produced: ProduceResponse = client.call(ApiKey::Produce, 10, &request);
+    let p = &produced.responses[0].partition_responses[0];
+    assert_eq!(p.error_code, ResponseError::NotLeaderOrFollower.code());
+    assert_eq!(
+        (p.current_leader.leader_id.0, p.current_leader.leader_epoch),
+        (view.leader, epoch)
+    );
+    let endpoint = produced
+        .node_endpoints
+        .first()
+        .expect("the leader's endpoint");
+    assert_eq!(endpoint.node_id.0, view.leader);
+    assert_eq!(
+        format!("{}:{}", endpoint.host.as_str(), endpoint.port),
+        cluster.brokers[leader].bootstrap()
+    );
+    // Below v10 the fields do not exist, and nothing is stored.
+    let old: ProduceResponse = client.call(ApiKey::Produce, 9, &request);
+    assert_eq!(
+        old.responses[0].partition_responses[0].error_code,
+        ResponseError::NotLeaderOrFollower.code()
+    );
+
+    // Fetch v16 does the same.
+    let fetch = FetchRequest::default()
+        .with_max_wait_ms(0)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic_id(topic.topic_id)
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_current_leader_epoch(-1)
+                .with_partition_max_bytes(1 << 20)])]);
+    let fetched: FetchResponse = client.call(ApiKey::Fetch, 16, &fetch);
+    let p = &fetched.responses[0].partitions[0];
+    assert_eq!(p.error_code, ResponseError::NotLeaderOrFollower.code());
+    assert_eq!(
+        (p.current_leader.leader_id.0, p.current_leader.leader_epoch),
+        (view.leader, epoch)
+    );
+    assert_eq!(
+        fetched.node_endpoints.first().map(|n| n.node_id.0),
+        Some(view.leader)
+    );
+
+    // The leader took none of it.
+    let mut at_leader = RawClient::connect(&cluster.brokers[leader].bootstrap());
+    let first = at_leader.produce("hinted", 0, record_batch(&[b"to the leader"], None));
+    assert_eq!((first.error_code, first.base_offset), (0, 0), "{first:?}");
+}

@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint, PartitionData,
+};
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse};
+use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
 
-use super::count_error;
+use super::{count_error, leader_hints};
 use crate::broker::Broker;
 use crate::log::LogError;
 use crate::partition::PartitionError;
@@ -74,6 +77,7 @@ fn read_once(
     let mut remaining = usize::try_from(request.max_bytes).unwrap_or(0);
     let mut total = 0usize;
     let mut errors = false;
+    let mut leaders = Vec::new();
     let mut topics = Vec::with_capacity(request.topics.len());
     for topic in &request.topics {
         let found = if version >= 13 {
@@ -140,7 +144,7 @@ fn read_once(
                     }
                 }
             };
-            partitions.push(data);
+            partitions.push(hint_leader(data, found, version, &mut leaders));
         }
         topics.push(
             FetchableTopicResponse::default()
@@ -149,9 +153,46 @@ fn read_once(
                 .with_partitions(partitions),
         );
     }
+    let node_endpoints = leader_hints::node_endpoints(&image, leaders)
+        .into_iter()
+        .map(|n| {
+            NodeEndpoint::default()
+                .with_node_id(BrokerId(n.node_id))
+                .with_host(StrBytes::from_string(n.host))
+                .with_port(i32::from(n.port))
+                .with_rack(n.rack.map(StrBytes::from_string))
+        })
+        .collect();
     (
-        FetchResponse::default().with_responses(topics),
+        FetchResponse::default()
+            .with_responses(topics)
+            .with_node_endpoints(node_endpoints),
         total,
         errors,
+    )
+}
+
+/// Adds the current-leader hint (KIP-951, v16+) to a partition this broker
+/// does not lead or whose leader epoch the client has wrong, as Kafka does,
+/// and remembers the leader for the response's `node_endpoints`.
+fn hint_leader(
+    data: PartitionData,
+    topic: Option<&crate::metadata::image::TopicImage>,
+    version: i16,
+    leaders: &mut Vec<i32>,
+) -> PartitionData {
+    let hinted = [
+        ResponseError::NotLeaderOrFollower.code(),
+        ResponseError::FencedLeaderEpoch.code(),
+    ];
+    if version < 16 || !hinted.contains(&data.error_code) {
+        return data;
+    }
+    let (leader, epoch) = leader_hints::current_leader(topic, data.partition_index);
+    leaders.push(leader);
+    data.with_current_leader(
+        LeaderIdAndEpoch::default()
+            .with_leader_id(BrokerId(leader))
+            .with_leader_epoch(epoch),
     )
 }

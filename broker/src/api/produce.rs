@@ -11,13 +11,15 @@ use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{
-    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+    BatchIndexAndErrorMessage, LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse,
+    TopicProduceResponse,
 };
-use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, ResponseKind};
+use kafka_protocol::messages::{ApiKey, BrokerId, ProduceRequest, ProduceResponse, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 
-use super::{count_error, count_error_in, Reply};
+use super::{count_error, count_error_in, leader_hints, Reply};
 use crate::broker::Broker;
+use crate::metadata::image::MetadataImage;
 use crate::partition::Partition;
 use crate::replica_manager::now_ms;
 
@@ -165,12 +167,13 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
         broker.replicas.notify_appended();
     }
     if pending.is_empty() {
-        return answer(broker, responses, failed, acks);
+        return answer(broker, responses, failed, acks, version);
     }
     // The batches are in the log; the answer waits for the ISR without
     // holding the connection, which reads (and appends) what comes next.
     let errors = broker.metrics.errors.clone();
     let failed_requests = broker.metrics.failed_produce_requests.clone();
+    let images = broker.quorum.subscribe();
     Reply::Later(Box::pin(async move {
         let mut responses = responses;
         let mut failed = failed;
@@ -198,14 +201,21 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
         if failed {
             failed_requests.inc();
         }
-        Reply::Respond(Box::new(ResponseKind::Produce(
-            ProduceResponse::default().with_responses(responses),
-        )))
+        let image = images.borrow().clone();
+        Reply::Respond(Box::new(ResponseKind::Produce(response(
+            &image, responses, version,
+        ))))
     }))
 }
 
 /// The answer when nothing waits for the ISR.
-fn answer(broker: &Broker, responses: Vec<TopicProduceResponse>, failed: bool, acks: i16) -> Reply {
+fn answer(
+    broker: &Broker,
+    responses: Vec<TopicProduceResponse>,
+    failed: bool,
+    acks: i16,
+    version: i16,
+) -> Reply {
     if failed {
         broker.metrics.failed_produce_requests.inc();
     }
@@ -216,7 +226,51 @@ fn answer(broker: &Broker, responses: Vec<TopicProduceResponse>, failed: bool, a
             Reply::NoResponse
         };
     }
-    Reply::Respond(Box::new(ResponseKind::Produce(
-        ProduceResponse::default().with_responses(responses),
-    )))
+    let image = broker.image();
+    Reply::Respond(Box::new(ResponseKind::Produce(response(
+        &image, responses, version,
+    ))))
+}
+
+/// The response, with a current-leader hint (KIP-951, v10+) on every
+/// partition this broker does not lead and the hinted leaders' endpoints.
+fn response(
+    image: &MetadataImage,
+    mut responses: Vec<TopicProduceResponse>,
+    version: i16,
+) -> ProduceResponse {
+    let mut leaders = Vec::new();
+    if version >= 10 {
+        let not_leader = ResponseError::NotLeaderOrFollower.code();
+        for topic in &mut responses {
+            let found = if version >= 13 {
+                image.topic_by_id(&topic.topic_id)
+            } else {
+                image.topic(topic.name.0.as_str())
+            };
+            for p in &mut topic.partition_responses {
+                if p.error_code != not_leader {
+                    continue;
+                }
+                let (leader, epoch) = leader_hints::current_leader(found, p.index);
+                p.current_leader = LeaderIdAndEpoch::default()
+                    .with_leader_id(BrokerId(leader))
+                    .with_leader_epoch(epoch);
+                leaders.push(leader);
+            }
+        }
+    }
+    let node_endpoints = leader_hints::node_endpoints(image, leaders)
+        .into_iter()
+        .map(|n| {
+            NodeEndpoint::default()
+                .with_node_id(BrokerId(n.node_id))
+                .with_host(StrBytes::from_string(n.host))
+                .with_port(i32::from(n.port))
+                .with_rack(n.rack.map(StrBytes::from_string))
+        })
+        .collect();
+    ProduceResponse::default()
+        .with_responses(responses)
+        .with_node_endpoints(node_endpoints)
 }

@@ -21,6 +21,31 @@ pub struct HeartbeatReply {
     pub shutdown_ready: bool,
 }
 
+/// A broker may register only if it was started with the cluster's voter
+/// ids: one with another list would vote (or try to) in a quorum that does
+/// not count it, and every try raises the term under the real controller.
+pub fn check_voter_set(node_id: i32, claimed: &[i32], voters: &[i32]) -> Result<(), Rejection> {
+    let sorted = |ids: &[i32]| {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let (claimed, voters) = (sorted(claimed), sorted(voters));
+    if claimed == voters {
+        return Ok(());
+    }
+    let text = |ids: &[i32]| ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+    Err(Rejection::new(
+        ResponseError::InconsistentVoterSet,
+        format!(
+            "broker {node_id} was started with controller.quorum.voters ids {}, but this cluster's voters are {}",
+            text(&claimed),
+            text(&voters)
+        ),
+    ))
+}
+
 /// A registration: a new broker joins unfenced; a broker registering with a
 /// new incarnation (it restarted) loses its leaderships and ISR places and
 /// stays fenced until it heartbeats, so it first catches up as a follower.
@@ -168,6 +193,24 @@ fn elect_offline(image: &MetadataImage, broker: i32) -> Vec<MetadataRecord> {
 mod tests {
     use super::*;
     use crate::metadata::TopicRecord;
+
+    #[test]
+    fn only_a_broker_started_with_the_clusters_voters_may_register() {
+        for (claimed, ok) in [
+            (&[0, 1, 2][..], true),
+            (&[2, 0, 1][..], true),
+            (&[0, 1, 2, 3][..], false),
+            (&[3][..], false),
+            (&[0, 1][..], false),
+        ] {
+            let checked = check_voter_set(3, claimed, &[0, 1, 2]);
+            assert_eq!(checked.is_ok(), ok, "{claimed:?}");
+            if let Err(r) = checked {
+                assert_eq!(r.error, ResponseError::InconsistentVoterSet);
+                assert!(r.message.contains("voters are 0,1,2"), "{}", r.message);
+            }
+        }
+    }
 
     fn broker(id: i32, incarnation: u128) -> BrokerRecord {
         BrokerRecord {

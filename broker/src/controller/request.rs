@@ -73,8 +73,15 @@ pub enum ControllerRequest {
         /// The broker asking.
         broker_id: i32,
     },
-    /// A broker registering (or re-registering with new endpoints).
-    RegisterBroker(BrokerRecord),
+    /// A broker registering (or re-registering with new endpoints), with
+    /// the voter ids it was started with: they must be the cluster's, or
+    /// the broker would act as a voter the quorum does not know.
+    RegisterBroker {
+        /// What it registers.
+        record: BrokerRecord,
+        /// Its `controller.quorum.voters` ids.
+        voters: Vec<i32>,
+    },
     /// A partition leader changing the ISR (Kafka's AlterPartition).
     AlterPartition(IsrChange),
     /// A broker's heartbeat (Kafka's BrokerHeartbeat), possibly asking for
@@ -95,6 +102,25 @@ pub enum ControllerRequest {
         /// The broker.
         broker_id: i32,
     },
+}
+
+impl ControllerRequest {
+    /// The request's name, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ControllerRequest::CreateTopic { .. } => "CreateTopic",
+            ControllerRequest::DeleteTopic { .. } => "DeleteTopic",
+            ControllerRequest::CreatePartitions { .. } => "CreatePartitions",
+            ControllerRequest::ReplaceTopicConfigs { .. } => "ReplaceTopicConfigs",
+            ControllerRequest::AlterTopicConfigs { .. } => "AlterTopicConfigs",
+            ControllerRequest::AllocateProducerIds { .. } => "AllocateProducerIds",
+            ControllerRequest::RegisterBroker { .. } => "RegisterBroker",
+            ControllerRequest::AlterPartition(_) => "AlterPartition",
+            ControllerRequest::BrokerHeartbeat { .. } => "BrokerHeartbeat",
+            ControllerRequest::DescribeQuorum => "DescribeQuorum",
+            ControllerRequest::FenceBroker { .. } => "FenceBroker",
+        }
+    }
 }
 
 /// What the controller did.
@@ -207,7 +233,7 @@ pub fn decide(
                 },
             ))
         }
-        ControllerRequest::RegisterBroker(record) => {
+        ControllerRequest::RegisterBroker { record, .. } => {
             Ok((brokers::register(image, record), ControllerReply::Done))
         }
         ControllerRequest::BrokerHeartbeat {

@@ -161,7 +161,16 @@ fn parse_fetched(buf: &[u8], log_end_offset: i64) -> Result<Vec<PlacedBatch>, Lo
                 header.base_offset
             )));
         }
-        next = header.next_offset();
+        // Offsets near i64::MAX would wrap: no leader assigns them.
+        next = header
+            .base_offset
+            .checked_add(i64::from(header.last_offset_delta) + 1)
+            .ok_or_else(|| {
+                LogError::CorruptMessage(format!(
+                    "fetched batch at offset {} overflows the offset range",
+                    header.base_offset
+                ))
+            })?;
         placed.push(PlacedBatch {
             header,
             start: pos,

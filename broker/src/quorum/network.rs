@@ -98,6 +98,13 @@ impl Peer {
             Method::InstallSnapshot => client.install_snapshot(request).await,
         };
         let reply = reply.map_err(|status| {
+            if status.code() == tonic::Code::PermissionDenied {
+                tracing::error!(
+                    peer = self.target,
+                    reason = status.message(),
+                    "the peer refuses this broker's Raft request"
+                );
+            }
             let e = CallError(status.to_string());
             match status.code() {
                 tonic::Code::Unavailable | tonic::Code::FailedPrecondition => {

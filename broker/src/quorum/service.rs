@@ -1,6 +1,7 @@
 //! The quorum's gRPC service: Raft RPCs from peers handed to openraft, and
 //! controller requests forwarded by other brokers handed to the controller.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tonic::{Request, Response, Status};
 
-use super::types::Raft;
+use super::types::{NodeId, Raft};
 use crate::rpc::{self, quorum_server::Quorum, Json};
 
 /// Runs a forwarded controller request (JSON in, JSON out).
@@ -50,7 +51,29 @@ fn reply<T: Serialize>(value: &T) -> Result<Response<Json>, Status> {
 #[tonic::async_trait]
 impl Quorum for QuorumService {
     async fn vote(&self, request: Request<Json>) -> Result<Response<Json>, Status> {
-        let rpc = self.decode(&request)?;
+        let rpc: openraft::raft::VoteRequest<NodeId> = self.decode(&request)?;
+        // Raft lets any node that asks raise the term; a node outside the
+        // voter set (a broker started with a voter list of its own) must
+        // not be able to depose the controller that way.
+        let candidate = rpc.vote.leader_id().voted_for();
+        let voters: BTreeSet<NodeId> = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .collect();
+        if let Some(candidate) = candidate.filter(|c| !voters.is_empty() && !voters.contains(c)) {
+            return Err(Status::permission_denied(format!(
+                "node {candidate} is not a voter of this cluster (voters {})",
+                voters
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )));
+        }
         reply(&self.raft.vote(rpc).await)
     }
 
