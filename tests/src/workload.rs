@@ -47,6 +47,34 @@ pub struct Verdict {
     pub moved: usize,
 }
 
+impl Outcome {
+    /// Reads what a producer in another process wrote, one line per
+    /// record: `acked VALUE PARTITION OFFSET` or `failed VALUE ERROR`.
+    pub fn from_lines(text: &str) -> Outcome {
+        let mut outcome = Outcome::default();
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match fields.as_slice() {
+                ["acked", value, partition, offset] => {
+                    let at = (
+                        partition.parse().expect("partition"),
+                        offset.parse().expect("offset"),
+                    );
+                    outcome.acked.insert(value.to_string(), at);
+                }
+                ["failed", value, error @ ..] => {
+                    outcome.failed += 1;
+                    if outcome.errors.len() < 5 {
+                        outcome.errors.push(format!("{value}: {}", error.join(" ")));
+                    }
+                }
+                _ => panic!("unexpected producer output line: {line}"),
+            }
+        }
+        outcome
+    }
+}
+
 impl Workload {
     /// Starts producing to `topic` (with `partitions` partitions) through
     /// `bootstrap`, one record every `every`.

@@ -254,3 +254,51 @@ fn committed_offsets_survive_a_coordinator_failover() {
         );
     }
 }
+
+#[test]
+fn killing_a_leader_under_a_kafka_python_producer_loses_no_acknowledged_record() {
+    use weir_e2e::process::Process;
+
+    let mut cluster = cluster_with_topic();
+    let out = tempfile::tempdir().expect("tempdir");
+    let report = out.path().join("delivered.txt");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join("kafka_python_fault_producer.py");
+    let mut producer = Process::spawn(
+        std::process::Command::new("python3")
+            .arg(&script)
+            .arg(cluster.bootstrap())
+            .arg(TOPIC)
+            .arg(PARTITIONS.to_string())
+            .arg("14")
+            .arg(&report),
+        "kafka-python producer",
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let leader = leader_of_partition_0(&cluster, 0);
+    cluster.brokers[leader].kill9();
+    let other = (leader + 1) % 3;
+    cluster.wait_until(
+        "another broker leads partition 0",
+        Duration::from_secs(30),
+        |c| {
+            c.partition_view(other, TOPIC, 0)
+                .is_some_and(|v| v.leader >= 0 && v.leader != leader as i32)
+        },
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    cluster.brokers[leader].start_again();
+    let status = producer
+        .wait_exit(Duration::from_secs(180))
+        .expect("the kafka-python producer finishes");
+    assert!(status.success(), "the kafka-python producer failed");
+    let outcome = Outcome::from_lines(&std::fs::read_to_string(&report).expect("its report"));
+    nothing_lost(&verify(
+        &cluster.bootstrap(),
+        TOPIC,
+        PARTITIONS,
+        &outcome,
+        Duration::from_secs(60),
+    ));
+}
