@@ -17,6 +17,7 @@ pub mod forwarding;
 pub mod group;
 pub mod http;
 pub mod isr_changes;
+pub mod leader_balance;
 pub mod liveness;
 pub mod log;
 pub mod metadata;

@@ -4,7 +4,8 @@
 //! a pipeline (observe → validate → build desired objects → apply → status),
 //! one file per step and one builder per Kubernetes object; `topic`
 //! manages topics through the Kafka admin API (`kafka`); `controller`
-//! wires it into kube-runtime; `http` and `metrics` serve operations.
+//! wires it into kube-runtime; `http` and `metrics` serve operations;
+//! `rebalance` plans partition moves for scaling.
 
 pub mod cluster;
 pub mod controller;
@@ -12,4 +13,5 @@ pub mod crd;
 pub mod http;
 pub mod kafka;
 pub mod metrics;
+pub mod rebalance;
 pub mod topic;

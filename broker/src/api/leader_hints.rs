@@ -96,6 +96,8 @@ mod tests {
             leader: 1,
             leader_epoch: 4,
             partition_epoch: 6,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         }));
         (image, id)
     }

@@ -40,6 +40,13 @@ pub struct ClusterConfig {
     /// `controller.quorum.election.timeout.ms`: the shortest election
     /// timeout; each election waits a random time up to three times this.
     pub election_timeout_ms: u64,
+    /// `auto.leader.rebalance.enable`: the controller moves leadership back
+    /// to preferred replicas.
+    pub auto_leader_rebalance: bool,
+    /// `leader.imbalance.check.interval.seconds`.
+    pub leader_imbalance_check_interval_s: u64,
+    /// `leader.imbalance.per.broker.percentage`.
+    pub leader_imbalance_percent: u32,
 }
 
 /// The keys this module reads.
@@ -53,6 +60,9 @@ pub const KEYS: &[&str] = &[
     "replica.fetch.max.bytes",
     "replica.fetch.wait.max.ms",
     "controller.quorum.election.timeout.ms",
+    "auto.leader.rebalance.enable",
+    "leader.imbalance.check.interval.seconds",
+    "leader.imbalance.per.broker.percentage",
 ];
 
 /// Parses `controller.quorum.voters`: `id@host:port,...`.
@@ -152,6 +162,13 @@ impl ClusterConfig {
                 "controller.quorum.election.timeout.ms",
                 1_000,
             )?,
+            auto_leader_rebalance: parse(props, "auto.leader.rebalance.enable", true)?,
+            leader_imbalance_check_interval_s: parse_at_least_one(
+                props,
+                "leader.imbalance.check.interval.seconds",
+                300,
+            )?,
+            leader_imbalance_percent: parse(props, "leader.imbalance.per.broker.percentage", 10)?,
         })
     }
 

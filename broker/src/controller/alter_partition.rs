@@ -6,7 +6,7 @@
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
-use super::Rejection;
+use super::{reassignment, Rejection};
 use crate::metadata::{MetadataImage, MetadataRecord, PartitionRecord};
 
 /// What a leader asks for.
@@ -113,11 +113,15 @@ pub fn alter_partition(
     if isr == current.isr {
         return Ok(Vec::new());
     }
-    Ok(vec![MetadataRecord::Partition(PartitionRecord {
+    let changed = PartitionRecord {
         isr,
         partition_epoch: current.partition_epoch + 1,
         ..current.clone()
-    })])
+    };
+    // The replica a reassignment waited for joined: the move completes in
+    // the same record.
+    let record = reassignment::complete_if_caught_up(image, &changed).unwrap_or(changed);
+    Ok(vec![MetadataRecord::Partition(record)])
 }
 
 #[cfg(test)]
@@ -149,6 +153,8 @@ mod tests {
             leader: 0,
             leader_epoch: 3,
             partition_epoch: 5,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         }));
         (image, id)
     }

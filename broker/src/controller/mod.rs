@@ -8,8 +8,10 @@
 pub mod alter_partition;
 pub mod brokers;
 pub mod configs;
+pub mod elections;
 pub mod partitions;
 pub mod producer_ids;
+pub mod reassignment;
 pub mod request;
 pub mod topics;
 

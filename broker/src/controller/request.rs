@@ -11,8 +11,10 @@ use uuid::Uuid;
 use super::alter_partition::{alter_partition, IsrChange};
 use super::brokers::{self, HeartbeatReply};
 use super::configs::{alter_topic_configs, replace_topic_configs, AlterOp};
+use super::elections::{elect_all, rebalance_leaders, ElectionTarget, ElectionType};
 use super::partitions::create_partitions;
 use super::producer_ids::allocate_block;
+use super::reassignment::{reassign_all, Move};
 use super::topics::{create_topic, delete_topic, NewTopic, TopicDefaults};
 use super::Rejection;
 use crate::metadata::{BrokerRecord, MetadataImage, MetadataRecord};
@@ -96,6 +98,26 @@ pub enum ControllerRequest {
     },
     /// DescribeQuorum: only the controller knows every member's progress.
     DescribeQuorum,
+    /// ElectLeaders: preferred or unclean elections, for the partitions
+    /// listed or (`None`) every partition.
+    ElectLeaders {
+        /// Preferred or unclean.
+        kind: ElectionType,
+        /// The partitions, or all.
+        targets: Option<Vec<ElectionTarget>>,
+    },
+    /// The controller's periodic preferred-leader balancing.
+    BalanceLeaders {
+        /// `leader.imbalance.per.broker.percentage`.
+        imbalance_percent: u32,
+    },
+    /// AlterPartitionReassignments: start, replace or cancel moves.
+    ReassignPartitions {
+        /// One entry per partition.
+        moves: Vec<Move>,
+        /// Whether a target may have another size (KIP-860).
+        allow_rf_change: bool,
+    },
     /// The controller fences a broker whose session expired. Only the
     /// controller itself asks for this.
     FenceBroker {
@@ -118,6 +140,9 @@ impl ControllerRequest {
             ControllerRequest::AlterPartition(_) => "AlterPartition",
             ControllerRequest::BrokerHeartbeat { .. } => "BrokerHeartbeat",
             ControllerRequest::DescribeQuorum => "DescribeQuorum",
+            ControllerRequest::ReassignPartitions { .. } => "ReassignPartitions",
+            ControllerRequest::ElectLeaders { .. } => "ElectLeaders",
+            ControllerRequest::BalanceLeaders { .. } => "BalanceLeaders",
             ControllerRequest::FenceBroker { .. } => "FenceBroker",
         }
     }
@@ -141,6 +166,10 @@ pub enum ControllerReply {
     Heartbeat(HeartbeatReply),
     /// The quorum as the controller sees it.
     Quorum(QuorumStatus),
+    /// Each move's outcome, in request order.
+    Reassigned(Vec<Option<Rejection>>),
+    /// Each election's outcome.
+    Elected(Vec<(ElectionTarget, Option<Rejection>)>),
     /// A block of producer ids.
     ProducerIds {
         /// First id of the block.
@@ -250,6 +279,21 @@ pub fn decide(
         ControllerRequest::DescribeQuorum => Err(Rejection::new(
             ResponseError::NotController,
             "DescribeQuorum is answered by the controller's quorum state",
+        )),
+        ControllerRequest::ReassignPartitions {
+            moves,
+            allow_rf_change,
+        } => {
+            let (records, outcomes) = reassign_all(image, moves, *allow_rf_change);
+            Ok((records, ControllerReply::Reassigned(outcomes)))
+        }
+        ControllerRequest::ElectLeaders { kind, targets } => {
+            let (records, outcomes) = elect_all(image, *kind, targets.as_deref());
+            Ok((records, ControllerReply::Elected(outcomes)))
+        }
+        ControllerRequest::BalanceLeaders { imbalance_percent } => Ok((
+            rebalance_leaders(image, *imbalance_percent),
+            ControllerReply::Done,
         )),
         ControllerRequest::FenceBroker { broker_id } => {
             let records = if image.brokers.contains_key(broker_id) {

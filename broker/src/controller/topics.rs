@@ -166,6 +166,8 @@ pub fn new_partition(topic_id: Uuid, partition: i32, replicas: Vec<i32>) -> Meta
         replicas,
         leader_epoch: 0,
         partition_epoch: 0,
+        adding_replicas: Vec::new(),
+        removing_replicas: Vec::new(),
     })
 }
 

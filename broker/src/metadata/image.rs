@@ -157,6 +157,8 @@ mod tests {
             leader: 0,
             leader_epoch: 0,
             partition_epoch: 0,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         })
     }
 

@@ -64,6 +64,13 @@ pub struct PartitionRecord {
     pub leader_epoch: i32,
     /// Incremented on every change to this partition.
     pub partition_epoch: i32,
+    /// Replicas a reassignment in flight adds (they are in `replicas`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding_replicas: Vec<i32>,
+    /// Replicas a reassignment in flight removes once the added ones are
+    /// in sync (they are in `replicas`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing_replicas: Vec<i32>,
 }
 
 /// What a config record applies to.

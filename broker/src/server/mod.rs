@@ -45,6 +45,11 @@ pub async fn run(
         &stop_rx,
         crate::liveness::fence_expired_loop(broker.clone()),
     );
+    spawn_until_stopped(
+        &mut tasks,
+        &stop_rx,
+        crate::leader_balance::balance_loop(broker.clone()),
+    );
     broker.join().await?;
     spawn_until_stopped(
         &mut tasks,
