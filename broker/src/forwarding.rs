@@ -223,4 +223,10 @@ impl Forwarder for ForwardedRequests {
             serde_json::to_vec(&reply).unwrap_or_default()
         })
     }
+
+    fn heard_from_controller(&self, leader: i32) {
+        if leader != self.0.config.node_id {
+            self.0.liveness.heard_from_controller(leader);
+        }
+    }
 }

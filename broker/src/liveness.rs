@@ -31,6 +31,12 @@ struct Seen {
     /// Since when the controller of `term` has been counting.
     since: Option<Instant>,
     last: HashMap<i32, Instant>,
+    /// The controller this broker last saw, and when: a new controller
+    /// counts that one's session from then, not from its own election,
+    /// since its silence is what caused the election.
+    seen_controller: Option<(i32, Instant)>,
+    /// The previous controller, while the current one counts its session.
+    prior: Option<(i32, Instant)>,
 }
 
 impl Liveness {
@@ -49,6 +55,17 @@ impl Liveness {
         self.lock().last.insert(broker_id, at);
     }
 
+    /// Notes that the controller (another broker) just sent this broker a
+    /// Raft append or heartbeat.
+    pub fn heard_from_controller(&self, controller: i32) {
+        self.saw_controller(controller, Instant::now());
+    }
+
+    /// Notes that `controller` (another broker) led the quorum at `at`.
+    fn saw_controller(&self, controller: i32, at: Instant) {
+        self.lock().seen_controller = Some((controller, at));
+    }
+
     /// The brokers in `registered` whose session expired, as the controller
     /// of `term` sees it at `now`.
     fn expired(&self, term: u64, registered: &[i32], session: Duration, now: Instant) -> Vec<i32> {
@@ -57,13 +74,19 @@ impl Liveness {
             seen.term = term;
             seen.since = Some(now);
             seen.last.clear();
+            seen.prior = seen.seen_controller.take();
         }
         let since = seen.since.unwrap_or(now);
+        let prior = seen.prior;
         registered
             .iter()
             .copied()
             .filter(|b| {
-                let last = seen.last.get(b).copied().unwrap_or(since).max(since);
+                let start = match prior {
+                    Some((id, at)) if id == *b => at,
+                    _ => since,
+                };
+                let last = seen.last.get(b).copied().unwrap_or(start).max(start);
                 now.duration_since(last) > session
             })
             .collect()
@@ -124,7 +147,8 @@ pub async fn heartbeat_loop(broker: std::sync::Arc<Broker>) {
 /// On the controller: fences brokers whose session expired.
 pub async fn fence_expired_loop(broker: std::sync::Arc<Broker>) {
     let session = Duration::from_millis(broker.config.cluster.session_timeout_ms);
-    let mut tick = tokio::time::interval((session / 10).max(Duration::from_millis(50)));
+    // Checked often: a session that expired is fenced within 100 ms.
+    let mut tick = tokio::time::interval((session / 10).min(Duration::from_millis(100)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -201,5 +225,22 @@ mod tests {
             liveness.expired(6, &[1, 2], session, t0 + s(10)),
             vec![1, 2]
         );
+    }
+
+    #[test]
+    fn the_previous_controller_gets_no_fresh_session_from_its_successor() {
+        let liveness = Liveness::default();
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let session = s(3);
+        // Broker 0 led until t0, then fell silent; this broker is elected at t0+1.
+        liveness.saw_controller(0, t0);
+        assert!(liveness.expired(7, &[0, 2], session, t0 + s(1)).is_empty());
+        assert_eq!(
+            liveness.expired(7, &[0, 2], session, t0 + s(3) + Duration::from_millis(500)),
+            vec![0]
+        );
+        // Broker 2 had a full session from the election.
+        assert_eq!(liveness.expired(7, &[0, 2], session, t0 + s(5)), vec![0, 2]);
     }
 }

@@ -452,6 +452,11 @@ impl Partition {
         self.lock().leader_epoch
     }
 
+    /// Whether `replica` is in the ISR as this broker knows it.
+    pub fn in_sync(&self, replica: i32) -> bool {
+        self.lock().isr.contains(&replica)
+    }
+
     /// The current high watermark.
     pub fn high_watermark(&self) -> i64 {
         self.lock().high_watermark
@@ -622,7 +627,13 @@ impl Partition {
                 expand_isr: None,
             });
         }
-        let records = log.read(position.fetch_offset, max_bytes, i64::MAX, true)?;
+        // A throttled fetch gets no records but still reports the
+        // follower's position.
+        let records = if max_bytes == 0 {
+            Bytes::new()
+        } else {
+            log.read(position.fetch_offset, max_bytes, i64::MAX, true)?
+        };
         let view = state
             .followers
             .entry(replica)

@@ -35,6 +35,21 @@ pub async fn handle(
                         .await
                         .map(|_| ())
                 }
+                resource_type::BROKER => {
+                    let configs: Vec<(String, Option<String>)> = r
+                        .configs
+                        .iter()
+                        .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+                        .collect();
+                    broker
+                        .control(ControllerRequest::ReplaceBrokerConfigs {
+                            resource: name,
+                            configs,
+                            validate_only: request.validate_only,
+                        })
+                        .await
+                        .map(|_| ())
+                }
                 other => Err(super::incremental_alter_configs::unsupported_resource(
                     other,
                 )),

@@ -11,6 +11,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use crate::broker::Broker;
 use crate::config::topic::{ConfigSource, ConfigType, TOPIC_CONFIGS};
+use crate::controller::broker_configs::{CLUSTER_DEFAULT, DYNAMIC_BROKER_CONFIGS};
 
 /// Kafka's resource type codes.
 pub mod resource_type {
@@ -246,7 +247,41 @@ fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseEr
             "Rack of this broker.",
         ));
     }
-    for def in TOPIC_CONFIGS {
+    let image = broker.image();
+    for def in DYNAMIC_BROKER_CONFIGS {
+        let own = image.broker_configs.get(&id).and_then(|m| m.get(def.name));
+        let default = image
+            .broker_configs
+            .get(&CLUSTER_DEFAULT)
+            .and_then(|m| m.get(def.name));
+        let mut synonyms = Vec::new();
+        if let Some(v) = own {
+            synonyms.push((def.name.to_string(), v.clone(), ConfigSource::DynamicBroker));
+        }
+        if let Some(v) = default {
+            synonyms.push((
+                def.name.to_string(),
+                v.clone(),
+                ConfigSource::DynamicDefaultBroker,
+            ));
+        }
+        synonyms.push((
+            def.name.to_string(),
+            def.default.to_string(),
+            ConfigSource::Default,
+        ));
+        let (value, source) = (synonyms[0].1.clone(), synonyms[0].2);
+        entries.push(Entry {
+            name: def.name.to_string(),
+            value,
+            source,
+            synonyms,
+            kind: def.kind,
+            read_only: false,
+            doc: def.doc,
+        });
+    }
+    for def in TOPIC_CONFIGS.iter().filter(|d| !d.broker_key.is_empty()) {
         let (value, source) = match c.topic_defaults.get(def.broker_key) {
             Some(v) => (v.clone(), ConfigSource::Broker),
             None => (def.default.to_string(), ConfigSource::Default),

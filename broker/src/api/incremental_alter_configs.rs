@@ -1,5 +1,5 @@
 //! IncrementalAlterConfigs: set, delete, append to or subtract from single
-//! topic config keys.
+//! topic config keys, or the dynamic configs of a broker.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
@@ -25,39 +25,43 @@ pub async fn handle(
     for r in &request.resources {
         {
             let name = r.resource_name.to_string();
-            let outcome = match r.resource_type {
-                resource_type::TOPIC => match r
-                    .configs
-                    .iter()
-                    .map(|c| {
-                        AlterOp::from_code(c.config_operation)
-                            .map(|op| {
-                                (
-                                    c.name.to_string(),
-                                    op,
-                                    c.value.as_ref().map(|v| v.to_string()),
-                                )
-                            })
-                            .ok_or_else(|| {
-                                Rejection::new(
-                                    ResponseError::InvalidRequest,
-                                    format!("Unknown config operation {}", c.config_operation),
-                                )
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                {
-                    Ok(ops) => broker
-                        .control(ControllerRequest::AlterTopicConfigs {
-                            topic: name,
-                            ops,
-                            validate_only: request.validate_only,
+            let ops = r
+                .configs
+                .iter()
+                .map(|c| {
+                    AlterOp::from_code(c.config_operation)
+                        .map(|op| {
+                            (
+                                c.name.to_string(),
+                                op,
+                                c.value.as_ref().map(|v| v.to_string()),
+                            )
                         })
-                        .await
-                        .map(|_| ()),
-                    Err(e) => Err(e),
-                },
-                other => Err(unsupported_resource(other)),
+                        .ok_or_else(|| {
+                            Rejection::new(
+                                ResponseError::InvalidRequest,
+                                format!("Unknown config operation {}", c.config_operation),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>();
+            let request = match (r.resource_type, ops) {
+                (_, Err(e)) => Err(e),
+                (resource_type::TOPIC, Ok(ops)) => Ok(ControllerRequest::AlterTopicConfigs {
+                    topic: name,
+                    ops,
+                    validate_only: request.validate_only,
+                }),
+                (resource_type::BROKER, Ok(ops)) => Ok(ControllerRequest::AlterBrokerConfigs {
+                    resource: name,
+                    ops,
+                    validate_only: request.validate_only,
+                }),
+                (other, Ok(_)) => Err(unsupported_resource(other)),
+            };
+            let outcome = match request {
+                Ok(request) => broker.control(request).await.map(|_| ()),
+                Err(e) => Err(e),
             };
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
@@ -76,18 +80,11 @@ pub async fn handle(
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }
 
-/// The refusal for resources weir cannot alter: broker configs are static
-/// (set by flags or the properties file and applied on restart).
+/// The refusal for resource types weir cannot alter (groups, client
+/// metrics, broker loggers).
 pub fn unsupported_resource(resource_type: i8) -> Rejection {
-    if resource_type == resource_type::BROKER {
-        Rejection::new(
-            ResponseError::InvalidRequest,
-            "Broker configs cannot be updated dynamically in weir; change the broker's configuration and restart it",
-        )
-    } else {
-        Rejection::new(
-            ResponseError::InvalidRequest,
-            format!("Resource type {resource_type} cannot be altered"),
-        )
-    }
+    Rejection::new(
+        ResponseError::InvalidRequest,
+        format!("Resource type {resource_type} cannot be altered"),
+    )
 }

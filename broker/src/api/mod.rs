@@ -15,6 +15,7 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_log_dirs;
 pub mod describe_quorum;
 pub mod elect_leaders;
 pub mod fetch;
@@ -34,6 +35,7 @@ pub mod offset_delete;
 pub mod offset_fetch;
 pub mod produce;
 pub mod sync_group;
+pub mod unregister_broker;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -94,6 +96,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::UnregisterBroker, 0, 0),
 ];
 
 /// The versions of `key` this broker implements, if any.
@@ -185,6 +189,12 @@ pub async fn handle(
         RequestKind::AlterPartitionReassignments(r) => ResponseKind::AlterPartitionReassignments(
             alter_partition_reassignments::handle(broker, r, version).await,
         ),
+        RequestKind::DescribeLogDirs(r) => {
+            ResponseKind::DescribeLogDirs(describe_log_dirs::handle(broker, r))
+        }
+        RequestKind::UnregisterBroker(r) => {
+            ResponseKind::UnregisterBroker(unregister_broker::handle(broker, r).await)
+        }
         RequestKind::ElectLeaders(r) => {
             ResponseKind::ElectLeaders(elect_leaders::handle(broker, r, version).await)
         }

@@ -52,6 +52,9 @@ pub enum Validator {
     OneOf(&'static [&'static str]),
     /// A non-empty comma-separated list drawn from these strings.
     ListOf(&'static [&'static str]),
+    /// Kafka's throttled-replica list: empty, `*`, or `partition:broker`
+    /// pairs separated by commas.
+    ThrottledReplicas,
 }
 
 /// One topic config key as Kafka defines it.
@@ -59,7 +62,8 @@ pub enum Validator {
 pub struct TopicConfigDef {
     /// The topic-level key, e.g. `retention.ms`.
     pub name: &'static str,
-    /// The broker key whose value is the cluster-wide default, e.g. `log.retention.ms`.
+    /// The broker key whose value is the cluster-wide default, e.g.
+    /// `log.retention.ms`; empty for topic keys without one.
     pub broker_key: &'static str,
     /// Kafka's default when neither the topic nor the broker sets it.
     pub default: &'static str,
@@ -124,12 +128,28 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         doc: "Force an fsync after this much time; durability normally comes from replication.",
     },
     TopicConfigDef {
+        name: "follower.replication.throttled.replicas",
+        broker_key: "",
+        default: "",
+        kind: ConfigType::List,
+        validator: Validator::ThrottledReplicas,
+        doc: "Replicas (partition:broker, or *) whose fetches as followers are throttled to follower.replication.throttled.rate.",
+    },
+    TopicConfigDef {
         name: "index.interval.bytes",
         broker_key: "log.index.interval.bytes",
         default: "4096",
         kind: ConfigType::Int,
         validator: Validator::AtLeast(0),
         doc: "How many bytes of log to write between offset index entries.",
+    },
+    TopicConfigDef {
+        name: "leader.replication.throttled.replicas",
+        broker_key: "",
+        default: "",
+        kind: ConfigType::List,
+        validator: Validator::ThrottledReplicas,
+        doc: "Replicas (partition:broker, or *) that the leader serves within leader.replication.throttled.rate.",
     },
     TopicConfigDef {
         name: "max.compaction.lag.ms",
@@ -261,6 +281,26 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
     },
 ];
 
+/// Parses a throttled-replica list of `partition:broker` pairs; `None`
+/// when an item is not one.
+pub fn parse_throttled(value: &str) -> Option<Vec<(i32, i32)>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let (p, b) = item.split_once(':')?;
+            Some((p.trim().parse().ok()?, b.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Whether `value`, a throttled-replica list, names `partition` on `broker`.
+pub fn is_throttled(value: &str, partition: i32, broker: i32) -> bool {
+    let value = value.trim();
+    value == "*" || parse_throttled(value).is_some_and(|pairs| pairs.contains(&(partition, broker)))
+}
+
 /// Why a topic config was refused; the admin APIs answer INVALID_CONFIG with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopicConfigError {
@@ -334,6 +374,13 @@ fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
                 Err(format!("String must be one of: {}", allowed.join(", ")))
             }
         }
+        Validator::ThrottledReplicas => {
+            if trimmed.is_empty() || trimmed == "*" || parse_throttled(trimmed).is_some() {
+                Ok(())
+            } else {
+                Err("must be *, or partition:broker pairs separated by commas".to_string())
+            }
+        }
         Validator::ListOf(allowed) => {
             let items: Vec<&str> = trimmed.split(',').map(str::trim).collect();
             if items.iter().any(|i| i.is_empty()) {
@@ -357,6 +404,10 @@ pub enum ConfigSource {
     Topic,
     /// Set in the broker's configuration (STATIC_BROKER_CONFIG).
     Broker,
+    /// Set dynamically for this broker (DYNAMIC_BROKER_CONFIG).
+    DynamicBroker,
+    /// Set dynamically for every broker (DYNAMIC_DEFAULT_BROKER_CONFIG).
+    DynamicDefaultBroker,
     /// Kafka's built-in default (DEFAULT_CONFIG).
     Default,
 }
@@ -367,6 +418,8 @@ impl ConfigSource {
         match self {
             ConfigSource::Topic => 1,
             ConfigSource::Broker => 4,
+            ConfigSource::DynamicBroker => 2,
+            ConfigSource::DynamicDefaultBroker => 3,
             ConfigSource::Default => 5,
         }
     }

@@ -46,6 +46,45 @@ pub fn check_voter_set(node_id: i32, claimed: &[i32], voters: &[i32]) -> Result<
     ))
 }
 
+/// UnregisterBroker (KIP-631): a broker that is stopped (fenced) and holds
+/// no replica is forgotten; one that still holds replicas must be drained
+/// by reassignment first, and a running one would only register again.
+pub fn unregister(image: &MetadataImage, broker_id: i32) -> Result<Vec<MetadataRecord>, Rejection> {
+    if !image.brokers.contains_key(&broker_id) {
+        return Err(Rejection::new(
+            ResponseError::BrokerIdNotRegistered,
+            format!("broker {broker_id} is not registered"),
+        ));
+    }
+    let held: Vec<String> = image
+        .topics
+        .values()
+        .flat_map(|t| {
+            t.partitions
+                .values()
+                .filter(|p| p.replicas.contains(&broker_id))
+                .map(move |p| format!("{}-{}", t.name, p.partition))
+        })
+        .collect();
+    if !held.is_empty() {
+        return Err(Rejection::new(
+            ResponseError::InvalidRequest,
+            format!(
+                "broker {broker_id} still holds replicas of {} partitions ({}); reassign them first",
+                held.len(),
+                held.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    if !image.fenced.contains(&broker_id) {
+        return Err(Rejection::new(
+            ResponseError::InvalidRequest,
+            format!("broker {broker_id} is running; stop it before unregistering it"),
+        ));
+    }
+    Ok(vec![MetadataRecord::UnregisterBroker { broker_id }])
+}
+
 /// A registration: a new broker joins unfenced; a broker registering with a
 /// new incarnation (it restarted) loses its leaderships and ISR places and
 /// stays fenced until it heartbeats, so it first catches up as a follower.

@@ -6,6 +6,7 @@
 //! records through the quorum.
 
 pub mod alter_partition;
+pub mod broker_configs;
 pub mod brokers;
 pub mod configs;
 pub mod elections;

@@ -3,7 +3,7 @@
 
 use kafka_protocol::error::ResponseError;
 
-use super::topics::{new_partition, place_replicas, placement_order};
+use super::topics::{new_partition, place_replicas, placeable_brokers, placement_order};
 use super::Rejection;
 use crate::metadata::{MetadataImage, MetadataRecord};
 
@@ -35,7 +35,7 @@ pub fn create_partitions(
         ));
     }
     let rf = t.partitions.values().next().map_or(1, |p| p.replicas.len());
-    let brokers: Vec<i32> = image.live_brokers();
+    let brokers: Vec<i32> = placeable_brokers(image);
     let bad = |m: String| Err(Rejection::new(ResponseError::InvalidReplicaAssignment, m));
     let placed: Vec<(i32, Vec<i32>)> = match assignments {
         Some(given) => {

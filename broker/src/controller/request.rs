@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::alter_partition::{alter_partition, IsrChange};
+use super::broker_configs::{alter_broker_configs, replace_broker_configs};
 use super::brokers::{self, HeartbeatReply};
 use super::configs::{alter_topic_configs, replace_topic_configs, AlterOp};
 use super::elections::{elect_all, rebalance_leaders, ElectionTarget, ElectionType};
@@ -69,6 +70,30 @@ pub enum ControllerRequest {
         ops: Vec<(String, AlterOp, Option<String>)>,
         /// Decide but commit nothing.
         validate_only: bool,
+    },
+    /// IncrementalAlterConfigs on a broker ("N") or the cluster default ("").
+    AlterBrokerConfigs {
+        /// The resource name.
+        resource: String,
+        /// The operations.
+        ops: Vec<(String, AlterOp, Option<String>)>,
+        /// Decide but commit nothing.
+        validate_only: bool,
+    },
+    /// AlterConfigs on a broker ("N") or the cluster default ("").
+    ReplaceBrokerConfigs {
+        /// The resource name.
+        resource: String,
+        /// The complete set of dynamic configs.
+        configs: Vec<(String, Option<String>)>,
+        /// Decide but commit nothing.
+        validate_only: bool,
+    },
+    /// UnregisterBroker (KIP-631): forget a stopped broker that holds no
+    /// replica.
+    UnregisterBroker {
+        /// The broker.
+        broker_id: i32,
     },
     /// A block of producer ids for a broker.
     AllocateProducerIds {
@@ -135,6 +160,9 @@ impl ControllerRequest {
             ControllerRequest::CreatePartitions { .. } => "CreatePartitions",
             ControllerRequest::ReplaceTopicConfigs { .. } => "ReplaceTopicConfigs",
             ControllerRequest::AlterTopicConfigs { .. } => "AlterTopicConfigs",
+            ControllerRequest::AlterBrokerConfigs { .. } => "AlterBrokerConfigs",
+            ControllerRequest::ReplaceBrokerConfigs { .. } => "ReplaceBrokerConfigs",
+            ControllerRequest::UnregisterBroker { .. } => "UnregisterBroker",
             ControllerRequest::AllocateProducerIds { .. } => "AllocateProducerIds",
             ControllerRequest::RegisterBroker { .. } => "RegisterBroker",
             ControllerRequest::AlterPartition(_) => "AlterPartition",
@@ -252,6 +280,26 @@ pub fn decide(
             let records = alter_topic_configs(image, topic, ops)?;
             Ok((unless(*validate_only, records), ControllerReply::Done))
         }
+        ControllerRequest::AlterBrokerConfigs {
+            resource,
+            ops,
+            validate_only,
+        } => {
+            let records = alter_broker_configs(image, resource, ops)?;
+            Ok((unless(*validate_only, records), ControllerReply::Done))
+        }
+        ControllerRequest::ReplaceBrokerConfigs {
+            resource,
+            configs,
+            validate_only,
+        } => {
+            let records = replace_broker_configs(image, resource, configs)?;
+            Ok((unless(*validate_only, records), ControllerReply::Done))
+        }
+        ControllerRequest::UnregisterBroker { broker_id } => Ok((
+            brokers::unregister(image, *broker_id)?,
+            ControllerReply::Done,
+        )),
         ControllerRequest::AllocateProducerIds { broker_id } => {
             let (records, block) = allocate_block(image, *broker_id)?;
             Ok((

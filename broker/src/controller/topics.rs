@@ -92,7 +92,7 @@ pub fn create_topic(
         topic::validate(name, value)
             .map_err(|e| Rejection::new(ResponseError::InvalidConfig, e.to_string()))?;
     }
-    let brokers: Vec<i32> = image.live_brokers();
+    let brokers: Vec<i32> = placeable_brokers(image);
     let assignments = if topic.assignments.is_empty() {
         let partitions = match topic.num_partitions {
             -1 => defaults.num_partitions,
@@ -119,7 +119,7 @@ pub fn create_topic(
             return Err(Rejection::new(
                 ResponseError::InvalidReplicationFactor,
                 format!(
-                    "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {} broker(s) are registered and unfenced.",
+                    "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {} broker(s) are registered, unfenced and not cordoned.",
                     brokers.len()
                 ),
             ));
@@ -171,13 +171,23 @@ pub fn new_partition(topic_id: Uuid, partition: i32, replicas: Vec<i32>) -> Meta
     })
 }
 
+/// The brokers new replicas may go to: live (registered, not fenced or
+/// shut down) and not cordoned.
+pub fn placeable_brokers(image: &MetadataImage) -> Vec<i32> {
+    image
+        .live_brokers()
+        .into_iter()
+        .filter(|b| !super::broker_configs::is_cordoned(image, *b))
+        .collect()
+}
+
 /// The live brokers in the order replicas are placed over: with racks
 /// (`broker.rack`), alternating between racks — the first broker of each
 /// rack, then the second of each, and so on — so consecutive replicas of a
 /// partition land in different racks (Kafka's rack-aware assignment). A
 /// broker without a rack counts as a rack of its own kind.
 pub fn placement_order(image: &MetadataImage) -> Vec<i32> {
-    let live = image.live_brokers();
+    let live = placeable_brokers(image);
     let mut racks: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for id in &live {
         let rack = image

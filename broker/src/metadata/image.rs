@@ -76,6 +76,10 @@ impl MetadataImage {
             MetadataRecord::UnfenceBroker { broker_id } => {
                 self.fenced.remove(broker_id);
             }
+            MetadataRecord::UnregisterBroker { broker_id } => {
+                self.brokers.remove(broker_id);
+                self.fenced.remove(broker_id);
+            }
             MetadataRecord::Config(c) => self.apply_config(c),
             MetadataRecord::ProducerIds {
                 next_producer_id, ..

@@ -115,6 +115,11 @@ pub enum MetadataRecord {
         /// The fenced broker.
         broker_id: i32,
     },
+    /// A stopped broker holding no replica is forgotten (KIP-631).
+    UnregisterBroker {
+        /// The broker.
+        broker_id: i32,
+    },
     /// A fenced broker heartbeats again.
     UnfenceBroker {
         /// The broker.

@@ -12,10 +12,14 @@ use tonic::{Request, Response, Status};
 use super::types::{NodeId, Raft};
 use crate::rpc::{self, quorum_server::Quorum, Json};
 
-/// Runs a forwarded controller request (JSON in, JSON out).
+/// What the rest of the broker does with what peers send: runs forwarded
+/// controller requests, and learns when the controller was last heard from.
 pub trait Forwarder: Send + Sync + 'static {
-    /// Handles one forwarded request.
+    /// Handles one forwarded request (JSON in, JSON out).
     fn forward(&self, body: Vec<u8>) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send + '_>>;
+
+    /// The controller (Raft leader) `leader` sent an append or heartbeat.
+    fn heard_from_controller(&self, leader: i32);
 }
 
 /// The Quorum service of one broker.
@@ -78,7 +82,16 @@ impl Quorum for QuorumService {
     }
 
     async fn append_entries(&self, request: Request<Json>) -> Result<Response<Json>, Status> {
-        let rpc = self.decode(&request)?;
+        let rpc: openraft::raft::AppendEntriesRequest<super::types::TypeConfig> =
+            self.decode(&request)?;
+        if let Some(leader) = rpc
+            .vote
+            .leader_id()
+            .voted_for()
+            .and_then(|id| i32::try_from(id).ok())
+        {
+            self.forwarder.heard_from_controller(leader);
+        }
         reply(&self.raft.append_entries(rpc).await)
     }
 

@@ -2,24 +2,30 @@
 //! partitions of (Kafka's `ReplicaFetcherThread`), each pulling every such
 //! partition in one request over the leader's internal listener.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+use crate::config::topic::is_throttled as is_throttled_config;
+use crate::controller::broker_configs::throttle_rate;
 use crate::metadata::MetadataImage;
 use crate::partition::{FetchPosition, Partition, ReplicaFetched};
 use crate::quorum::network::channel;
 use crate::replica_manager::{now_ms, TopicIdPartition};
+use crate::replication::throttle::Quota;
 use crate::rpc::{self, replication_client::ReplicationClient};
 use crate::rpc::{ReplicaFetchPartition, ReplicaFetchRequest, ReplicaFetchedPartition};
 
 /// How long a fetcher waits after its leader failed to answer.
 const RETRY_BACKOFF: Duration = Duration::from_millis(200);
+/// How often a fetcher with only throttled partitions checks its quota.
+const THROTTLE_POLL: Duration = Duration::from_millis(50);
 
 /// What every fetch loop of this broker needs.
 #[derive(Debug, Clone)]
@@ -36,6 +42,35 @@ pub struct FetchSettings {
 
 type Followed = Arc<Mutex<BTreeMap<TopicIdPartition, Arc<Partition>>>>;
 
+/// The follower side of the replication throttle, shared by this broker's
+/// fetch loops: `follower.replication.throttled.rate` and the partitions
+/// whose topics list this broker in `follower.replication.throttled.replicas`,
+/// both refreshed with every image.
+#[derive(Debug, Default)]
+struct FollowerThrottle {
+    /// The rate in bytes/s; `u64::MAX` when unthrottled.
+    rate: AtomicU64,
+    listed: Mutex<HashSet<TopicIdPartition>>,
+    quota: Quota,
+}
+
+impl FollowerThrottle {
+    fn rate(&self) -> Option<u64> {
+        Some(self.rate.load(Ordering::Relaxed)).filter(|r| *r != u64::MAX)
+    }
+
+    /// Whether `p` counts against the throttle now: listed and out of sync.
+    fn applies(&self, p: &Partition, node_id: i32) -> bool {
+        self.rate().is_some()
+            && self
+                .listed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(&(p.topic_id, p.index))
+            && !p.in_sync(node_id)
+    }
+}
+
 /// One running fetch loop.
 #[derive(Debug)]
 struct LeaderFetcher {
@@ -50,6 +85,7 @@ struct LeaderFetcher {
 pub struct Fetchers {
     settings: FetchSettings,
     running: Mutex<HashMap<i32, LeaderFetcher>>,
+    throttle: Arc<FollowerThrottle>,
 }
 
 impl Fetchers {
@@ -58,6 +94,10 @@ impl Fetchers {
         Fetchers {
             settings,
             running: Mutex::new(HashMap::new()),
+            throttle: Arc::new(FollowerThrottle {
+                rate: AtomicU64::new(u64::MAX),
+                ..FollowerThrottle::default()
+            }),
         }
     }
 
@@ -66,6 +106,25 @@ impl Fetchers {
     /// hands partitions to the loop of their leader and stops loops left
     /// with none.
     pub fn assign(&self, image: &MetadataImage, hosted: &[Arc<Partition>]) {
+        let node = self.settings.node_id;
+        self.throttle.rate.store(
+            throttle_rate(image, node, "follower.replication.throttled.rate").unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        *self
+            .throttle
+            .listed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = hosted
+            .iter()
+            .filter(|p| {
+                image
+                    .topic_by_id(&p.topic_id)
+                    .and_then(|t| t.configs.get("follower.replication.throttled.replicas"))
+                    .is_some_and(|l| is_throttled_config(l, p.index, node))
+            })
+            .map(|p| (p.topic_id, p.index))
+            .collect();
         let mut by_leader: HashMap<i32, BTreeMap<TopicIdPartition, Arc<Partition>>> =
             HashMap::new();
         for p in hosted {
@@ -120,6 +179,7 @@ impl Fetchers {
                 leader,
                 address.clone(),
                 followed.clone(),
+                self.throttle.clone(),
             ));
             running.insert(
                 leader,
@@ -145,7 +205,13 @@ impl Fetchers {
 }
 
 /// Fetches from `leader` at `address` until aborted.
-async fn run(settings: FetchSettings, leader: i32, address: String, followed: Followed) {
+async fn run(
+    settings: FetchSettings,
+    leader: i32,
+    address: String,
+    followed: Followed,
+    throttle: Arc<FollowerThrottle>,
+) {
     let client = match channel(&address) {
         Ok(c) => ReplicationClient::new(c)
             .max_decoding_message_size(rpc::MAX_MESSAGE_BYTES)
@@ -163,18 +229,25 @@ async fn run(settings: FetchSettings, leader: i32, address: String, followed: Fo
             .values()
             .cloned()
             .collect();
+        let waiting = throttle.quota.exceeded(throttle.rate(), Instant::now());
         let asked: Vec<(Arc<Partition>, FetchPosition)> = partitions
             .into_iter()
+            .filter(|p| !(waiting && throttle.applies(p, settings.node_id)))
             .filter_map(|p| {
                 let position = p.fetch_position().filter(|f| f.leader == leader)?;
                 Some((p, position))
             })
             .collect();
         if asked.is_empty() {
-            tokio::time::sleep(RETRY_BACKOFF).await;
+            tokio::time::sleep(if waiting {
+                THROTTLE_POLL
+            } else {
+                RETRY_BACKOFF
+            })
+            .await;
             continue;
         }
-        match fetch_once(&settings, client.clone(), &asked).await {
+        match fetch_once(&settings, client.clone(), &asked, &throttle).await {
             Ok(progressed) if progressed => {}
             Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             Err(status) => {
@@ -191,6 +264,7 @@ async fn fetch_once(
     settings: &FetchSettings,
     mut client: ReplicationClient<Channel>,
     asked: &[(Arc<Partition>, FetchPosition)],
+    throttle: &FollowerThrottle,
 ) -> Result<bool, tonic::Status> {
     let request = ReplicaFetchRequest {
         replica_id: settings.node_id,
@@ -217,6 +291,11 @@ async fn fetch_once(
         let Some((partition, position)) = find(asked, &answer) else {
             continue;
         };
+        if throttle.applies(partition, settings.node_id) {
+            throttle
+                .quota
+                .record(throttle.rate(), answer.records.len(), Instant::now());
+        }
         progressed |= take(partition, *position, answer);
     }
     Ok(progressed)

@@ -14,3 +14,4 @@ pub mod fetcher;
 pub mod high_watermark;
 pub mod isr;
 pub mod replica_view;
+pub mod throttle;

@@ -3,16 +3,19 @@
 //! something new (`replica.fetch.wait.max.ms`), like Kafka's replica Fetch.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::broker::Broker;
+use crate::controller::broker_configs::throttle_rate;
 use crate::isr_changes;
+use crate::metadata::MetadataImage;
 use crate::partition::FetchPosition;
 use crate::replica_manager::now_ms;
+use crate::replication::throttle::{is_throttled, Quota};
 use crate::rpc::ReplicaFetchedPartition;
 use crate::rpc::{self, replication_server::Replication};
 use crate::rpc::{ReplicaFetchPartition, ReplicaFetchRequest, ReplicaFetchResponse};
@@ -26,12 +29,24 @@ const MAX_WAIT: Duration = Duration::from_secs(5);
 /// Serves followers' fetches.
 pub struct ReplicationService {
     broker: Arc<Broker>,
+    /// `leader.replication.throttled.rate` for throttled replicas.
+    quota: Quota,
+}
+
+/// What a throttle needs to know during one fetch.
+struct LeaderThrottle {
+    image: Arc<MetadataImage>,
+    rate: Option<u64>,
+    now: Instant,
 }
 
 impl ReplicationService {
     /// The service of `broker`.
     pub fn new(broker: Arc<Broker>) -> ReplicationService {
-        ReplicationService { broker }
+        ReplicationService {
+            broker,
+            quota: Quota::default(),
+        }
     }
 
     /// Reads every asked partition once; returns the answers and whether
@@ -43,8 +58,19 @@ impl ReplicationService {
             .clamp(1, RESPONSE_MAX_BYTES);
         let mut urgent = false;
         let mut answers = Vec::with_capacity(request.partitions.len());
+        let image = self.broker.image();
+        let throttle = LeaderThrottle {
+            rate: throttle_rate(
+                &image,
+                self.broker.config.node_id,
+                "leader.replication.throttled.rate",
+            ),
+            image,
+            now: Instant::now(),
+        };
         for asked in &request.partitions {
-            let answer = self.serve_partition(request.replica_id, asked, &mut budget, now);
+            let answer =
+                self.serve_partition(request.replica_id, asked, &mut budget, now, &throttle);
             urgent |= answer.error_code != 0 || answer.diverging || !answer.records.is_empty();
             answers.push(answer);
         }
@@ -57,6 +83,7 @@ impl ReplicationService {
         asked: &ReplicaFetchPartition,
         budget: &mut usize,
         now: i64,
+        throttle: &LeaderThrottle,
     ) -> ReplicaFetchedPartition {
         let mut answer = ReplicaFetchedPartition {
             topic_id: asked.topic_id.clone(),
@@ -80,10 +107,29 @@ impl ReplicationService {
             fetch_offset: asked.fetch_offset,
             last_fetched_epoch: asked.last_fetched_epoch,
         };
-        let max = usize::try_from(asked.max_bytes).unwrap_or(0).min(*budget);
+        let throttled = throttle.rate.is_some()
+            && is_throttled(
+                throttle
+                    .image
+                    .topic_by_id(&partition.topic_id)
+                    .and_then(|t| t.configs.get("leader.replication.throttled.replicas"))
+                    .map(String::as_str),
+                asked.partition,
+                replica,
+                partition.in_sync(replica),
+            );
+        let max = if throttled && self.quota.exceeded(throttle.rate, throttle.now) {
+            0
+        } else {
+            usize::try_from(asked.max_bytes).unwrap_or(0).min(*budget)
+        };
         match partition.fetch_for_follower(replica, position, max, now) {
             Ok(fetched) => {
                 *budget = budget.saturating_sub(fetched.records.len());
+                if throttled {
+                    self.quota
+                        .record(throttle.rate, fetched.records.len(), throttle.now);
+                }
                 answer.high_watermark = fetched.high_watermark;
                 answer.log_start_offset = fetched.log_start_offset;
                 if let Some((epoch, end)) = fetched.diverging {

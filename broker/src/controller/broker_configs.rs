@@ -1,0 +1,321 @@
+//! Dynamic broker configs: the keys Kafka lets an admin change on a running
+//! broker (here the replication throttles and cordoning), per broker
+//! (resource name "N") or as the cluster-wide default (resource name "").
+//! Every other broker key is static: set by flags or the properties file.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::error::ResponseError;
+
+use super::configs::AlterOp;
+use super::Rejection;
+use crate::config::topic::ConfigType;
+use crate::metadata::{ConfigRecord, ConfigResource, MetadataImage, MetadataRecord};
+
+/// The image's key for the cluster-wide default of a dynamic broker config.
+pub const CLUSTER_DEFAULT: i32 = -1;
+
+/// One dynamic broker config as Kafka defines it.
+#[derive(Debug, Clone, Copy)]
+pub struct DynamicBrokerConfig {
+    /// The key.
+    pub name: &'static str,
+    /// Kafka's default.
+    pub default: &'static str,
+    /// Its type.
+    pub kind: ConfigType,
+    /// One line of documentation for DescribeConfigs.
+    pub doc: &'static str,
+}
+
+/// The broker keys that can change without a restart.
+pub const DYNAMIC_BROKER_CONFIGS: &[DynamicBrokerConfig] = &[
+    DynamicBrokerConfig {
+        name: "leader.replication.throttled.rate",
+        default: "9223372036854775807",
+        kind: ConfigType::Long,
+        doc: "Bytes per second this broker sends, as leader, to followers of throttled replicas.",
+    },
+    DynamicBrokerConfig {
+        name: "follower.replication.throttled.rate",
+        default: "9223372036854775807",
+        kind: ConfigType::Long,
+        doc: "Bytes per second this broker fetches, as follower, for throttled replicas.",
+    },
+    DynamicBrokerConfig {
+        name: "cordoned.log.dirs",
+        default: "",
+        kind: ConfigType::List,
+        doc: "Log directories that take no new replicas (KIP-1066); any value cordons weir's one directory.",
+    },
+];
+
+fn definition(name: &str) -> Option<&'static DynamicBrokerConfig> {
+    DYNAMIC_BROKER_CONFIGS.iter().find(|d| d.name == name)
+}
+
+/// The broker a resource name means: "" the cluster default, else an id.
+pub fn resource_broker(name: &str) -> Result<i32, Rejection> {
+    if name.is_empty() {
+        return Ok(CLUSTER_DEFAULT);
+    }
+    name.parse::<i32>()
+        .ok()
+        .filter(|id| *id >= 0)
+        .ok_or_else(|| {
+            Rejection::new(
+                ResponseError::InvalidRequest,
+                format!("'{name}' is not a broker id or the empty cluster default"),
+            )
+        })
+}
+
+fn check(name: &str, value: &str) -> Result<(), Rejection> {
+    let def = definition(name).ok_or_else(|| {
+        Rejection::new(
+            ResponseError::InvalidRequest,
+            format!("Cannot update these configs dynamically: {name}"),
+        )
+    })?;
+    let ok = match def.kind {
+        ConfigType::Long => value.trim().parse::<i64>().is_ok_and(|v| v >= 0),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            ResponseError::InvalidConfig,
+            format!("Invalid value {value} for configuration {name}: must be a non-negative 64-bit integer"),
+        ))
+    }
+}
+
+fn records(
+    broker: i32,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<MetadataRecord> {
+    let record = |name: &str, value: Option<String>| {
+        MetadataRecord::Config(ConfigRecord {
+            resource: ConfigResource::Broker(broker),
+            name: name.to_string(),
+            value,
+        })
+    };
+    let mut out: Vec<MetadataRecord> = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .map(|k| record(k, None))
+        .collect();
+    out.extend(
+        new.iter()
+            .filter(|(k, v)| old.get(*k) != Some(v))
+            .map(|(k, v)| record(k, Some(v.clone()))),
+    );
+    out
+}
+
+/// IncrementalAlterConfigs on a BROKER resource.
+pub fn alter_broker_configs(
+    image: &MetadataImage,
+    resource: &str,
+    ops: &[(String, AlterOp, Option<String>)],
+) -> Result<Vec<MetadataRecord>, Rejection> {
+    let broker = resource_broker(resource)?;
+    let old = image
+        .broker_configs
+        .get(&broker)
+        .cloned()
+        .unwrap_or_default();
+    let mut new = old.clone();
+    for (name, op, value) in ops {
+        let list = || -> Vec<String> {
+            new.get(name)
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let items = |v: &Option<String>| -> Vec<String> {
+            v.as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        match op {
+            AlterOp::Set => {
+                let v = value.clone().unwrap_or_default();
+                check(name, &v)?;
+                new.insert(name.clone(), v.trim().to_string());
+            }
+            AlterOp::Delete => {
+                check(name, definition(name).map_or("", |d| d.default))?;
+                new.remove(name);
+            }
+            AlterOp::Append | AlterOp::Subtract => {
+                if definition(name).map(|d| d.kind) != Some(ConfigType::List) {
+                    check(name, "")?;
+                    return Err(Rejection::new(
+                        ResponseError::InvalidConfig,
+                        format!("Config value append/subtract is not allowed for config {name}"),
+                    ));
+                }
+                let mut current = list();
+                for item in items(value) {
+                    match op {
+                        AlterOp::Append if !current.contains(&item) => current.push(item),
+                        AlterOp::Subtract => current.retain(|c| *c != item),
+                        _ => {}
+                    }
+                }
+                if current.is_empty() {
+                    new.remove(name);
+                } else {
+                    new.insert(name.clone(), current.join(","));
+                }
+            }
+        }
+    }
+    Ok(records(broker, &old, &new))
+}
+
+/// AlterConfigs on a BROKER resource: the given keys become its whole set
+/// of dynamic configs.
+pub fn replace_broker_configs(
+    image: &MetadataImage,
+    resource: &str,
+    configs: &[(String, Option<String>)],
+) -> Result<Vec<MetadataRecord>, Rejection> {
+    let broker = resource_broker(resource)?;
+    let old = image
+        .broker_configs
+        .get(&broker)
+        .cloned()
+        .unwrap_or_default();
+    let mut new = BTreeMap::new();
+    for (name, value) in configs {
+        let v = value.clone().unwrap_or_default();
+        check(name, &v)?;
+        new.insert(name.clone(), v.trim().to_string());
+    }
+    Ok(records(broker, &old, &new))
+}
+
+/// A dynamic config in force for `broker`: its own value, else the cluster
+/// default, else none (the key's default applies).
+pub fn effective<'a>(image: &'a MetadataImage, broker: i32, name: &str) -> Option<&'a str> {
+    image
+        .broker_configs
+        .get(&broker)
+        .and_then(|c| c.get(name))
+        .or_else(|| {
+            image
+                .broker_configs
+                .get(&CLUSTER_DEFAULT)
+                .and_then(|c| c.get(name))
+        })
+        .map(String::as_str)
+}
+
+/// A replication throttle in bytes per second for `broker`, `None` when
+/// unthrottled (unset or Kafka's Long.MAX default).
+pub fn throttle_rate(image: &MetadataImage, broker: i32, name: &str) -> Option<u64> {
+    effective(image, broker, name)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|r| *r < i64::MAX as u64)
+}
+
+/// Whether `broker` is cordoned (KIP-1066): it takes no new replicas.
+pub fn is_cordoned(image: &MetadataImage, broker: i32) -> bool {
+    effective(image, broker, "cordoned.log.dirs").is_some_and(|v| !v.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(image: &mut MetadataImage, records: &[MetadataRecord]) {
+        image.apply_all(records);
+    }
+
+    #[test]
+    fn throttles_are_set_per_broker_or_for_the_cluster_and_static_keys_are_refused() {
+        let mut image = MetadataImage::default();
+        let set = |name: &str, v: &str| (name.to_string(), AlterOp::Set, Some(v.to_string()));
+        let r = alter_broker_configs(
+            &image,
+            "1",
+            &[set("leader.replication.throttled.rate", "1000")],
+        )
+        .unwrap();
+        apply(&mut image, &r);
+        let r = alter_broker_configs(
+            &image,
+            "",
+            &[set("leader.replication.throttled.rate", "50")],
+        )
+        .unwrap();
+        apply(&mut image, &r);
+        assert_eq!(
+            throttle_rate(&image, 1, "leader.replication.throttled.rate"),
+            Some(1000)
+        );
+        assert_eq!(
+            throttle_rate(&image, 2, "leader.replication.throttled.rate"),
+            Some(50)
+        );
+        assert_eq!(
+            throttle_rate(&image, 2, "follower.replication.throttled.rate"),
+            None
+        );
+
+        let err = |resource: &str, op| {
+            alter_broker_configs(&image, resource, &[op])
+                .unwrap_err()
+                .error
+        };
+        assert_eq!(
+            err("1", set("num.partitions", "3")),
+            ResponseError::InvalidRequest
+        );
+        assert_eq!(
+            err("1", set("leader.replication.throttled.rate", "-5")),
+            ResponseError::InvalidConfig
+        );
+        assert_eq!(
+            err("x", set("leader.replication.throttled.rate", "5")),
+            ResponseError::InvalidRequest
+        );
+
+        let delete = (
+            "leader.replication.throttled.rate".to_string(),
+            AlterOp::Delete,
+            None,
+        );
+        let r = alter_broker_configs(&image, "1", &[delete]).unwrap();
+        apply(&mut image, &r);
+        assert_eq!(
+            throttle_rate(&image, 1, "leader.replication.throttled.rate"),
+            Some(50)
+        );
+    }
+
+    #[test]
+    fn cordoning_is_a_list_that_can_be_appended_to_and_subtracted_from() {
+        let mut image = MetadataImage::default();
+        let op = |op, v: &str| ("cordoned.log.dirs".to_string(), op, Some(v.to_string()));
+        let r = alter_broker_configs(&image, "2", &[op(AlterOp::Append, "/data")]).unwrap();
+        apply(&mut image, &r);
+        assert!(is_cordoned(&image, 2));
+        assert!(!is_cordoned(&image, 1));
+        let r = alter_broker_configs(&image, "2", &[op(AlterOp::Subtract, "/data")]).unwrap();
+        apply(&mut image, &r);
+        assert!(!is_cordoned(&image, 2));
+    }
+}
