@@ -6,6 +6,7 @@ mod client;
 mod consume;
 mod e2e;
 mod produce;
+mod reassign;
 mod report;
 mod sink;
 
@@ -30,6 +31,8 @@ enum Command {
     E2e(e2e::E2eArgs),
     /// Serve a minimal Kafka endpoint that acknowledges and discards produce requests.
     Sink(sink::SinkArgs),
+    /// Move a partition to other brokers (optionally throttled) and time it.
+    Move(reassign::MoveArgs),
 }
 
 #[tokio::main]
@@ -39,5 +42,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Consume(args) => consume::run(args).await,
         Command::E2e(args) => e2e::run(args).await,
         Command::Sink(args) => sink::run(args).await,
+        Command::Move(args) => reassign::run(args).await,
     }
 }

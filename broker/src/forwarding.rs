@@ -138,7 +138,16 @@ pub async fn decide_here(
             records,
         };
         match broker.quorum.propose(entry).await.map_err(propose_error)? {
-            ApplyOutcome::Applied { version } => return Ok((reply, version)),
+            ApplyOutcome::Applied { version } => {
+                if let ControllerRequest::UnregisterBroker { broker_id } = request {
+                    broker
+                        .quorum
+                        .remove_learner(*broker_id)
+                        .await
+                        .map_err(propose_error)?;
+                }
+                return Ok((reply, version));
+            }
             ApplyOutcome::Stale | ApplyOutcome::Nothing => continue,
         }
     }

@@ -10,14 +10,16 @@ use kafka_protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
 };
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
 use kafka_protocol::messages::{
     AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ApiKey, BrokerId,
     DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest,
-    DescribeLogDirsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
-    TopicName, UnregisterBrokerRequest, UnregisterBrokerResponse,
+    DescribeLogDirsResponse, DescribeQuorumRequest, DescribeQuorumResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, TopicName,
+    UnregisterBrokerRequest, UnregisterBrokerResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
@@ -275,5 +277,19 @@ fn a_broker_is_unregistered_only_once_drained_and_stopped() {
     assert_eq!(
         unregister(&cluster, 3),
         ResponseError::BrokerIdNotRegistered.code()
+    );
+    // Its learner seat in the metadata quorum is gone too.
+    let mut client = RawClient::connect(&cluster.brokers[0].bootstrap());
+    let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+        .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+        .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
+    cluster.wait_until(
+        "the quorum forgets broker 3",
+        Duration::from_secs(10),
+        |_| {
+            let response: DescribeQuorumResponse = client.call(ApiKey::DescribeQuorum, 2, &request);
+            let q = &response.topics[0].partitions[0];
+            q.error_code == 0 && q.observers.iter().all(|o| o.replica_id.0 != 3)
+        },
     );
 }

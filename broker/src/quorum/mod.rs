@@ -305,6 +305,33 @@ impl MetadataQuorum {
         }
     }
 
+    /// Removes an unregistered broker's learner seat, so the quorum stops
+    /// replicating to it. A voter is never removed: the voter set is fixed.
+    pub async fn remove_learner(&self, node_id: i32) -> Result<(), ProposeError> {
+        let id = raft_id(node_id);
+        let is_learner = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .learner_ids()
+            .any(|l| l == id);
+        if !is_learner {
+            return Ok(());
+        }
+        let remove = openraft::ChangeMembers::RemoveNodes(std::iter::once(id).collect());
+        match self.raft.change_membership(remove, false).await {
+            Ok(_) => Ok(()),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                Err(ProposeError::NotLeader {
+                    leader: f.leader_id.and_then(|id| i32::try_from(id).ok()),
+                })
+            }
+            Err(e) => Err(ProposeError::Raft(e.to_string())),
+        }
+    }
+
     /// Stops the Raft node.
     pub async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
