@@ -46,15 +46,21 @@ start() {
     --controller-voters "$VOTERS" --override min.insync.replicas=2 \
     >>"$OUT/broker-$node.log" 2>&1 &
   PIDS[$node]=$!
-  for _ in $(seq 1 600); do
-    curl -sf -o /dev/null "http://127.0.0.1:$(http_port "$node")/readyz" && return 0
-    sleep 0.1
+}
+
+wait_ready() {
+  for node in "$@"; do
+    for _ in $(seq 1 600); do
+      curl -sf -o /dev/null "http://127.0.0.1:$(http_port "$node")/readyz" && continue 2
+      sleep 0.1
+    done
+    echo "broker $node did not become ready" >&2
+    exit 1
   done
-  echo "broker $node did not become ready" >&2
-  exit 1
 }
 
 for n in 0 1 2; do start "$n"; done
+wait_ready 0 1 2
 # Filled while brokers 0-2 are the only ones: both topics live on them.
 "$BENCH" produce --bootstrap "$BOOT" --topic bulk --partitions 1 --replication-factor 3 \
   --records "$GIB_RECORDS" --record-size 10240 --acks all --linger-ms 5 --json \
@@ -62,6 +68,7 @@ for n in 0 1 2; do start "$n"; done
 "$BENCH" produce --bootstrap "$BOOT" --topic live --partitions 3 --replication-factor 3 \
   --records 1000 --record-size 100 --acks all --json >/dev/null 2>>"$OUT/bench.log"
 start 3
+wait_ready 3
 BYTES=$((GIB_RECORDS * 10240))
 
 # move NAME TARGET [THROTTLE]: the move, with the producer running meanwhile.
