@@ -201,6 +201,38 @@ pub fn verify(
     outcome: &Outcome,
     within: Duration,
 ) -> Verdict {
+    verify_above_log_start(
+        bootstrap,
+        topic,
+        partitions,
+        outcome,
+        within,
+        &HashMap::new(),
+    )
+}
+
+/// [`verify`] for a topic whose retention deleted records: an acknowledged
+/// record below its partition's log start offset (`log_start`, by
+/// partition) is gone by design and not counted.
+pub fn verify_above_log_start(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    outcome: &Outcome,
+    within: Duration,
+    log_start: &HashMap<i32, i64>,
+) -> Verdict {
+    let kept: HashMap<String, (i32, i64)> = outcome
+        .acked
+        .iter()
+        .filter(|(_, (p, o))| log_start.get(p).is_none_or(|start| o >= start))
+        .map(|(v, at)| (v.clone(), *at))
+        .collect();
+    let outcome = &Outcome {
+        acked: kept,
+        failed: outcome.failed,
+        errors: outcome.errors.clone(),
+    };
     let consumer = reader_from_start(bootstrap, "fault-verifier", topic, partitions);
     let mut seen: BTreeMap<String, Vec<(i32, i64)>> = BTreeMap::new();
     let deadline = Instant::now() + within;

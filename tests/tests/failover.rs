@@ -302,3 +302,84 @@ fn killing_a_leader_under_a_kafka_python_producer_loses_no_acknowledged_record()
         Duration::from_secs(60),
     ));
 }
+
+#[test]
+fn a_follower_far_behind_catches_up_from_the_log_start_under_load() {
+    use std::collections::HashMap;
+    use weir_e2e::workload::verify_above_log_start;
+
+    // Small segments, little retention and a quick retention check: while
+    // the follower is down, the leaders delete what it has not fetched.
+    let mut cluster = Cluster::start(3, 3, &["--override", "log.retention.check.interval.ms=500"]);
+    create_topic(
+        &cluster.bootstrap(),
+        "behind",
+        PARTITIONS,
+        3,
+        &[
+            ("min.insync.replicas", "2"),
+            // Segments hold the producer's largest batch (its backlog while
+            // a partition fails over), or Kafka refuses the batch.
+            ("segment.bytes", "65536"),
+            ("retention.bytes", "131072"),
+            ("retention.ms", "-1"),
+        ],
+    );
+    let load = Workload::start(
+        &cluster.bootstrap(),
+        "behind",
+        PARTITIONS,
+        Duration::from_millis(2),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    cluster.brokers[2].kill9();
+    let starts = |c: &Cluster| -> HashMap<i32, i64> {
+        let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", c.bootstrap())
+            .create()
+            .expect("consumer");
+        (0..PARTITIONS)
+            .filter_map(|p| {
+                use rdkafka::consumer::Consumer;
+                consumer
+                    .fetch_watermarks("behind", p, Duration::from_secs(5))
+                    .ok()
+                    .map(|(low, _)| (p, low))
+            })
+            .collect()
+    };
+    let before = starts(&cluster);
+    cluster.wait_until(
+        "retention deletes what the follower missed",
+        Duration::from_secs(60),
+        |c| {
+            let now = starts(c);
+            (0..PARTITIONS).all(|p| now.get(&p) > before.get(&p))
+        },
+    );
+    cluster.brokers[2].start_again();
+    cluster.wait_until(
+        "the follower is back in every ISR",
+        Duration::from_secs(60),
+        |c| {
+            (0..PARTITIONS).all(|p| {
+                c.partition_view(0, "behind", p)
+                    .is_some_and(|v| v.isr.len() == 3 && v.leader >= 0)
+            })
+        },
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let outcome = load.finish();
+    // Retention settles on what the last records left (checked every 0.5 s).
+    std::thread::sleep(Duration::from_secs(2));
+    let log_start = starts(&cluster);
+    let verdict = verify_above_log_start(
+        &cluster.bootstrap(),
+        "behind",
+        PARTITIONS,
+        &outcome,
+        Duration::from_secs(60),
+        &log_start,
+    );
+    nothing_lost(&verdict);
+}
