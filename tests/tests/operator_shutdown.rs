@@ -27,7 +27,9 @@ impl Operator {
             .env("POD_NAMESPACE", "default")
             .env("WEIR_HTTP_ADDR", format!("127.0.0.1:{}", free_port()))
             .env("WEIR_LOG_FORMAT", "text")
-            .env("WEIR_SHUTDOWN_TIMEOUT_SECONDS", "10")
+            // Generous: the API server shares two cores with the whole
+            // suite, and each shutdown step is logged if it is slow.
+            .env("WEIR_SHUTDOWN_TIMEOUT_SECONDS", "25")
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log file"))
             .stderr(out)

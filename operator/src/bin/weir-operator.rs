@@ -140,8 +140,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     weir_operator::controller::run(client, namespace, args.pod_name.clone(), metrics, stop).await;
+    tracing::info!("controllers stopped; releasing the leader lease");
+    // Dropping the last receiver makes the lease manager release the Lease
+    // and end; each step is time-boxed so a slow API server is logged.
     drop(leader);
-    match lease_task.await {
+    let stopped = match tokio::time::timeout(LEASE_RELEASE_TIMEOUT, lease_task).await {
+        Ok(stopped) => stopped,
+        Err(_) => {
+            tracing::warn!("the lease manager did not stop in time; the lease expires on its own");
+            // As at the deadline: dropping the runtime would wait for the
+            // blocked API calls.
+            std::process::exit(0)
+        }
+    };
+    match stopped {
         Ok(Ok(manager)) => {
             match tokio::time::timeout(LEASE_RELEASE_TIMEOUT, manager.release()).await {
                 Ok(Ok(())) => tracing::info!("released the leader lease"),
