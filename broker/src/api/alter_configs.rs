@@ -19,40 +19,29 @@ pub async fn handle(
     for r in &request.resources {
         {
             let name = r.resource_name.to_string();
-            let outcome = match r.resource_type {
-                resource_type::TOPIC => {
-                    let configs: Vec<(String, Option<String>)> = r
-                        .configs
-                        .iter()
-                        .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
-                        .collect();
-                    broker
-                        .control(ControllerRequest::ReplaceTopicConfigs {
-                            topic: name,
-                            configs,
-                            validate_only: request.validate_only,
-                        })
-                        .await
-                        .map(|_| ())
-                }
-                resource_type::BROKER => {
-                    let configs: Vec<(String, Option<String>)> = r
-                        .configs
-                        .iter()
-                        .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
-                        .collect();
-                    broker
-                        .control(ControllerRequest::ReplaceBrokerConfigs {
-                            resource: name,
-                            configs,
-                            validate_only: request.validate_only,
-                        })
-                        .await
-                        .map(|_| ())
-                }
+            let configs: Vec<(String, Option<String>)> = r
+                .configs
+                .iter()
+                .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+                .collect();
+            let request = match r.resource_type {
+                resource_type::TOPIC => Ok(ControllerRequest::ReplaceTopicConfigs {
+                    topic: name,
+                    configs,
+                    validate_only: request.validate_only,
+                }),
+                resource_type::BROKER => Ok(ControllerRequest::ReplaceBrokerConfigs {
+                    resource: name,
+                    configs,
+                    validate_only: request.validate_only,
+                }),
                 other => Err(super::incremental_alter_configs::unsupported_resource(
                     other,
                 )),
+            };
+            let outcome = match request {
+                Ok(request) => broker.control(request).await.map(|_| ()),
+                Err(e) => Err(e),
             };
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)

@@ -13,7 +13,6 @@ use kafka_protocol::messages::fetch_response::{
     FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint, PartitionData,
 };
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse};
-use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
 
 use super::{count_error, leader_hints};
@@ -155,13 +154,7 @@ fn read_once(
     }
     let node_endpoints = leader_hints::node_endpoints(&image, leaders)
         .into_iter()
-        .map(|n| {
-            NodeEndpoint::default()
-                .with_node_id(BrokerId(n.node_id))
-                .with_host(StrBytes::from_string(n.host))
-                .with_port(i32::from(n.port))
-                .with_rack(n.rack.map(StrBytes::from_string))
-        })
+        .map(NodeEndpoint::from)
         .collect();
     (
         FetchResponse::default()

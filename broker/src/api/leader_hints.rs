@@ -5,6 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use kafka_protocol::messages::{fetch_response, produce_response, BrokerId};
+use kafka_protocol::protocol::StrBytes;
+
 use crate::metadata::image::{MetadataImage, TopicImage};
 
 /// The partition's leader and leader epoch as this broker's image has them,
@@ -28,6 +31,25 @@ pub struct NodeAddress {
     pub rack: Option<String>,
 }
 
+/// Produce and Fetch each have a `NodeEndpoint` type, generated from the
+/// same schema; one conversion serves both.
+macro_rules! endpoint_from_address {
+    ($endpoint:ty) => {
+        impl From<NodeAddress> for $endpoint {
+            fn from(n: NodeAddress) -> Self {
+                Self::default()
+                    .with_node_id(BrokerId(n.node_id))
+                    .with_host(StrBytes::from_string(n.host))
+                    .with_port(i32::from(n.port))
+                    .with_rack(n.rack.map(StrBytes::from_string))
+            }
+        }
+    };
+}
+
+endpoint_from_address!(produce_response::NodeEndpoint);
+endpoint_from_address!(fetch_response::NodeEndpoint);
+
 /// The endpoints of the leaders named in hints, each once and by id, for
 /// the response's `node_endpoints`. Fenced or unknown brokers are left out,
 /// as Kafka's metadata cache only knows live ones.
@@ -40,22 +62,18 @@ pub fn node_endpoints(
         if id < 0 || found.contains_key(&id) || !image.is_live(id) {
             continue;
         }
-        let Some(endpoint) = image.brokers.get(&id).and_then(|b| {
-            b.endpoints
-                .first()
-                .map(|e| (e.host.clone(), e.port, b.rack.clone()))
-        }) else {
-            continue;
-        };
-        found.insert(
-            id,
-            NodeAddress {
+        let address = image.brokers.get(&id).and_then(|b| {
+            let e = b.endpoints.first()?;
+            Some(NodeAddress {
                 node_id: id,
-                host: endpoint.0,
-                port: endpoint.1,
-                rack: endpoint.2,
-            },
-        );
+                host: e.host.clone(),
+                port: e.port,
+                rack: b.rack.clone(),
+            })
+        });
+        if let Some(address) = address {
+            found.insert(id, address);
+        }
     }
     found.into_values().collect()
 }
@@ -63,43 +81,31 @@ pub fn node_endpoints(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::record::{
-        BrokerRecord, Endpoint, MetadataRecord, PartitionRecord, TopicRecord,
-    };
+    use crate::metadata::fixtures;
+    use crate::metadata::record::{Endpoint, MetadataRecord, PartitionRecord};
     use uuid::Uuid;
 
     fn image() -> (MetadataImage, Uuid) {
-        let mut image = MetadataImage::default();
-        let id = Uuid::from_u128(7);
-        for node in 0..3 {
-            image.apply(&MetadataRecord::RegisterBroker(BrokerRecord {
-                node_id: node,
-                endpoints: vec![Endpoint {
-                    name: "PLAINTEXT".into(),
-                    host: format!("b{node}"),
-                    port: 9092,
-                }],
-                rack: (node == 1).then(|| "r1".to_string()),
-                internal_address: String::new(),
-                incarnation: Uuid::nil(),
-            }));
-        }
-        image.apply(&MetadataRecord::Topic(TopicRecord {
-            name: "t".into(),
-            topic_id: id,
-        }));
-        image.apply(&MetadataRecord::Partition(PartitionRecord {
-            topic_id: id,
-            partition: 0,
-            replicas: vec![1, 2],
-            isr: vec![1, 2],
-            leader: 1,
+        let partition = PartitionRecord {
             leader_epoch: 4,
             partition_epoch: 6,
-            adding_replicas: Vec::new(),
-            removing_replicas: Vec::new(),
-        }));
-        (image, id)
+            ..fixtures::partition(0, &[1, 2], &[1, 2], 1)
+        };
+        let mut image = fixtures::image(&[], vec![partition]);
+        for node in 0..3 {
+            image.apply(&MetadataRecord::RegisterBroker(
+                crate::metadata::BrokerRecord {
+                    endpoints: vec![Endpoint {
+                        name: "PLAINTEXT".into(),
+                        host: format!("b{node}"),
+                        port: 9092,
+                    }],
+                    rack: (node == 1).then(|| "r1".to_string()),
+                    ..fixtures::broker(node)
+                },
+            ));
+        }
+        (image, fixtures::TOPIC_ID)
     }
 
     #[test]

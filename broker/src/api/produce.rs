@@ -262,13 +262,7 @@ fn response(
     }
     let node_endpoints = leader_hints::node_endpoints(image, leaders)
         .into_iter()
-        .map(|n| {
-            NodeEndpoint::default()
-                .with_node_id(BrokerId(n.node_id))
-                .with_host(StrBytes::from_string(n.host))
-                .with_port(i32::from(n.port))
-                .with_rack(n.rack.map(StrBytes::from_string))
-        })
+        .map(NodeEndpoint::from)
         .collect();
     ProduceResponse::default()
         .with_responses(responses)

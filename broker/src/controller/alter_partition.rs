@@ -127,36 +127,18 @@ pub fn alter_partition(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::{BrokerRecord, TopicRecord};
+    use crate::metadata::fixtures;
 
     fn image() -> (MetadataImage, Uuid) {
-        let id = Uuid::from_u128(7);
-        let mut image = MetadataImage::default();
-        for b in 0..3 {
-            image.apply(&MetadataRecord::RegisterBroker(BrokerRecord {
-                node_id: b,
-                endpoints: vec![],
-                rack: None,
-                internal_address: String::new(),
-                incarnation: Uuid::nil(),
-            }));
-        }
-        image.apply(&MetadataRecord::Topic(TopicRecord {
-            name: "t".into(),
-            topic_id: id,
-        }));
-        image.apply(&MetadataRecord::Partition(PartitionRecord {
-            topic_id: id,
-            partition: 0,
-            replicas: vec![0, 1, 2],
-            isr: vec![0, 1, 2],
-            leader: 0,
+        let partition = PartitionRecord {
             leader_epoch: 3,
             partition_epoch: 5,
-            adding_replicas: Vec::new(),
-            removing_replicas: Vec::new(),
-        }));
-        (image, id)
+            ..fixtures::partition(0, &[0, 1, 2], &[0, 1, 2], 0)
+        };
+        (
+            fixtures::image(&[0, 1, 2], vec![partition]),
+            fixtures::TOPIC_ID,
+        )
     }
 
     fn change(id: Uuid, isr: Vec<i32>) -> IsrChange {

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use kafka_protocol::error::ResponseError;
 
-use super::configs::AlterOp;
+use super::configs::{config_records, list_op, AlterOp};
 use super::Rejection;
 use crate::config::topic::ConfigType;
-use crate::metadata::{ConfigRecord, ConfigResource, MetadataImage, MetadataRecord};
+use crate::metadata::{ConfigResource, MetadataImage, MetadataRecord};
 
 /// The image's key for the cluster-wide default of a dynamic broker config.
 pub const CLUSTER_DEFAULT: i32 = -1;
@@ -91,31 +91,6 @@ fn check(name: &str, value: &str) -> Result<(), Rejection> {
     }
 }
 
-fn records(
-    broker: i32,
-    old: &BTreeMap<String, String>,
-    new: &BTreeMap<String, String>,
-) -> Vec<MetadataRecord> {
-    let record = |name: &str, value: Option<String>| {
-        MetadataRecord::Config(ConfigRecord {
-            resource: ConfigResource::Broker(broker),
-            name: name.to_string(),
-            value,
-        })
-    };
-    let mut out: Vec<MetadataRecord> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .map(|k| record(k, None))
-        .collect();
-    out.extend(
-        new.iter()
-            .filter(|(k, v)| old.get(*k) != Some(v))
-            .map(|(k, v)| record(k, Some(v.clone()))),
-    );
-    out
-}
-
 /// IncrementalAlterConfigs on a BROKER resource.
 pub fn alter_broker_configs(
     image: &MetadataImage,
@@ -130,24 +105,6 @@ pub fn alter_broker_configs(
         .unwrap_or_default();
     let mut new = old.clone();
     for (name, op, value) in ops {
-        let list = || -> Vec<String> {
-            new.get(name)
-                .map(|v| {
-                    v.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let items = |v: &Option<String>| -> Vec<String> {
-            v.as_deref()
-                .unwrap_or_default()
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        };
         match op {
             AlterOp::Set => {
                 let v = value.clone().unwrap_or_default();
@@ -166,23 +123,20 @@ pub fn alter_broker_configs(
                         format!("Config value append/subtract is not allowed for config {name}"),
                     ));
                 }
-                let mut current = list();
-                for item in items(value) {
-                    match op {
-                        AlterOp::Append if !current.contains(&item) => current.push(item),
-                        AlterOp::Subtract => current.retain(|c| *c != item),
-                        _ => {}
-                    }
-                }
+                let current = list_op(
+                    new.get(name).map_or("", String::as_str),
+                    value.as_deref(),
+                    *op == AlterOp::Append,
+                );
                 if current.is_empty() {
                     new.remove(name);
                 } else {
-                    new.insert(name.clone(), current.join(","));
+                    new.insert(name.clone(), current);
                 }
             }
         }
     }
-    Ok(records(broker, &old, &new))
+    Ok(config_records(&ConfigResource::Broker(broker), &old, &new))
 }
 
 /// AlterConfigs on a BROKER resource: the given keys become its whole set
@@ -204,7 +158,7 @@ pub fn replace_broker_configs(
         check(name, &v)?;
         new.insert(name.clone(), v.trim().to_string());
     }
-    Ok(records(broker, &old, &new))
+    Ok(config_records(&ConfigResource::Broker(broker), &old, &new))
 }
 
 /// A dynamic config in force for `broker`: its own value, else the cluster

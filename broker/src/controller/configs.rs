@@ -68,6 +68,30 @@ fn reject_duplicates<'a>(keys: impl Iterator<Item = &'a str>) -> Result<(), Reje
     }
 }
 
+/// APPEND (`append`) or SUBTRACT of the comma-separated `given` items on
+/// the list value `current`: appended items not already there go last,
+/// subtracted ones go wherever they are.
+pub fn list_op(current: &str, given: Option<&str>, append: bool) -> String {
+    let split = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let mut items = split(current);
+    let given = split(given.unwrap_or(""));
+    if append {
+        for g in given {
+            if !items.contains(&g) {
+                items.push(g);
+            }
+        }
+    } else {
+        items.retain(|i| !given.contains(i));
+    }
+    items.join(",")
+}
+
 /// Validates the new overrides and returns the records turning `old` into them.
 fn diff(
     topic: &str,
@@ -77,9 +101,23 @@ fn diff(
     for (k, v) in &new {
         topic::validate(k, v).map_err(|e| invalid_config(e.to_string()))?;
     }
+    Ok(config_records(
+        &ConfigResource::Topic(topic.to_string()),
+        old,
+        &new,
+    ))
+}
+
+/// The config records that turn a resource's configs `old` into `new`:
+/// removals for keys gone, sets for keys new or changed.
+pub fn config_records(
+    resource: &ConfigResource,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<MetadataRecord> {
     let record = |name: &str, value: Option<String>| {
         MetadataRecord::Config(ConfigRecord {
-            resource: ConfigResource::Topic(topic.to_string()),
+            resource: resource.clone(),
             name: name.to_string(),
             value,
         })
@@ -94,7 +132,7 @@ fn diff(
             .filter(|(k, v)| old.get(*k) != Some(v))
             .map(|(k, v)| record(k, Some(v.clone()))),
     );
-    Ok(records)
+    records
 }
 
 /// AlterConfigs: the given configs become the topic's complete set of
@@ -149,28 +187,10 @@ pub fn alter_topic_configs(
                     .get(key)
                     .cloned()
                     .unwrap_or_else(|| def.default.to_string());
-                let mut items: Vec<String> = current
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                let given: Vec<String> = value
-                    .as_deref()
-                    .unwrap_or("")
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                if *op == AlterOp::Append {
-                    for g in given {
-                        if !items.contains(&g) {
-                            items.push(g);
-                        }
-                    }
-                } else {
-                    items.retain(|i| !given.contains(i));
-                }
-                new.insert(key.clone(), items.join(","));
+                new.insert(
+                    key.clone(),
+                    list_op(&current, value.as_deref(), *op == AlterOp::Append),
+                );
             }
         }
     }

@@ -192,39 +192,19 @@ pub fn rebalance_leaders(image: &MetadataImage, imbalance_percent: u32) -> Vec<M
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::{BrokerRecord, TopicRecord};
-    use uuid::Uuid;
+    use crate::metadata::fixtures;
 
     fn image(partitions: &[(&[i32], &[i32], i32)]) -> MetadataImage {
-        let mut image = MetadataImage::default();
-        for b in 0..3 {
-            image.apply(&MetadataRecord::RegisterBroker(BrokerRecord {
-                node_id: b,
-                endpoints: Vec::new(),
-                rack: None,
-                internal_address: String::new(),
-                incarnation: Uuid::nil(),
-            }));
-        }
-        let id = Uuid::from_u128(1);
-        image.apply(&MetadataRecord::Topic(TopicRecord {
-            name: "t".into(),
-            topic_id: id,
-        }));
-        for (i, (replicas, isr, leader)) in partitions.iter().enumerate() {
-            image.apply(&MetadataRecord::Partition(PartitionRecord {
-                topic_id: id,
-                partition: i as i32,
-                replicas: replicas.to_vec(),
-                isr: isr.to_vec(),
-                leader: *leader,
+        let partitions = partitions
+            .iter()
+            .enumerate()
+            .map(|(i, (replicas, isr, leader))| PartitionRecord {
                 leader_epoch: 5,
                 partition_epoch: 9,
-                adding_replicas: Vec::new(),
-                removing_replicas: Vec::new(),
-            }));
-        }
-        image
+                ..fixtures::partition(i as i32, replicas, isr, *leader)
+            })
+            .collect();
+        fixtures::image(&[0, 1, 2], partitions)
     }
 
     fn target(partition: i32) -> ElectionTarget {

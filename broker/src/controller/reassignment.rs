@@ -246,37 +246,15 @@ pub fn reassign_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::{BrokerRecord, TopicRecord};
-    use uuid::Uuid;
+    use crate::metadata::fixtures;
 
     fn image(brokers: &[i32], replicas: &[i32]) -> MetadataImage {
-        let mut image = MetadataImage::default();
-        for b in brokers {
-            image.apply(&MetadataRecord::RegisterBroker(BrokerRecord {
-                node_id: *b,
-                endpoints: Vec::new(),
-                rack: None,
-                internal_address: String::new(),
-                incarnation: Uuid::nil(),
-            }));
-        }
-        let id = Uuid::from_u128(1);
-        image.apply(&MetadataRecord::Topic(TopicRecord {
-            name: "t".into(),
-            topic_id: id,
-        }));
-        image.apply(&MetadataRecord::Partition(PartitionRecord {
-            topic_id: id,
-            partition: 0,
-            replicas: replicas.to_vec(),
-            isr: replicas.to_vec(),
-            leader: replicas[0],
+        let partition = PartitionRecord {
             leader_epoch: 3,
             partition_epoch: 7,
-            adding_replicas: Vec::new(),
-            removing_replicas: Vec::new(),
-        }));
-        image
+            ..fixtures::partition(0, replicas, replicas, replicas[0])
+        };
+        fixtures::image(brokers, vec![partition])
     }
 
     fn to(target: Option<&[i32]>) -> Move {

@@ -4,6 +4,8 @@
 //! The records are what the metadata quorum (`crate::quorum`) replicates;
 //! every broker applies the committed ones, in order, to its image.
 
+#[cfg(test)]
+pub mod fixtures;
 pub mod image;
 pub mod journal;
 pub mod meta_properties;
