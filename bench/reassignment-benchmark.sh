@@ -23,58 +23,26 @@ DATA=$(mktemp -d /tmp/weir-move-bench.XXXXXX)
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/*.log
 
-declare -A PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
+BASE_PORT=39092
+# shellcheck source=bench/lib-brokers.sh
+source "$(dirname "$0")/lib-brokers.sh"
 
-kafka_port() { echo $((39092 + 10 * $1)); }
-internal_port() { echo $((39093 + 10 * $1)); }
-http_port() { echo $((39094 + 10 * $1)); }
-VOTERS="0@127.0.0.1:$(internal_port 0),1@127.0.0.1:$(internal_port 1),2@127.0.0.1:$(internal_port 2)"
-BOOT="127.0.0.1:$(kafka_port 0),127.0.0.1:$(kafka_port 1),127.0.0.1:$(kafka_port 2)"
-
-start() {
-  local node=$1
-  "$BROKER" --node-id "$node" --data-dir "$DATA/broker-$node" \
-    --listeners "PLAINTEXT://127.0.0.1:$(kafka_port "$node")" \
-    --internal-listener "127.0.0.1:$(internal_port "$node")" \
-    --http-listener "127.0.0.1:$(http_port "$node")" \
-    --controller-voters "$VOTERS" --override min.insync.replicas=2 \
-    >>"$OUT/broker-$node.log" 2>&1 &
-  PIDS[$node]=$!
-}
-
-wait_ready() {
-  for node in "$@"; do
-    for _ in $(seq 1 600); do
-      curl -sf -o /dev/null "http://127.0.0.1:$(http_port "$node")/readyz" && continue 2
-      sleep 0.1
-    done
-    echo "broker $node did not become ready" >&2
-    exit 1
-  done
-}
-
-for n in 0 1 2; do start "$n"; done
+for n in 0 1 2; do start "$n" "$VOTERS"; done
 wait_ready 0 1 2
 # Filled while brokers 0-2 are the only ones: both topics live on them.
-"$BENCH" produce --bootstrap "$BOOT" --topic bulk --partitions 1 --replication-factor 3 \
+"$BENCH" produce --bootstrap "$BOOT3" --topic bulk --partitions 1 --replication-factor 3 \
   --records "$GIB_RECORDS" --record-size 10240 --acks all --linger-ms 5 --json \
   >"$OUT/fill.json" 2>>"$OUT/bench.log"
-"$BENCH" produce --bootstrap "$BOOT" --topic live --partitions 3 --replication-factor 3 \
+"$BENCH" produce --bootstrap "$BOOT3" --topic live --partitions 3 --replication-factor 3 \
   --records 1000 --record-size 100 --acks all --json >/dev/null 2>>"$OUT/bench.log"
-start 3
+start 3 "$VOTERS"
 wait_ready 3
 BYTES=$((GIB_RECORDS * 10240))
 
 # move NAME TARGET [THROTTLE]: the move, with the producer running meanwhile.
 move() {
   local name=$1 target=$2 throttle=${3:-}
-  "$BENCH" produce --bootstrap "$BOOT" --topic live --duration 40 --record-size 100 \
+  "$BENCH" produce --bootstrap "$BOOT3" --topic live --duration 40 --record-size 100 \
     --acks all --idempotence --linger-ms 0 --throughput 5000 --json \
     >"$OUT/$name-producer.json" 2>>"$OUT/bench.log" &
   local producer=$!

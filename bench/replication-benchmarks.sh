@@ -27,42 +27,9 @@ DATA=$(mktemp -d /tmp/weir-repl-bench.XXXXXX)
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/*.txt "$OUT"/*.log
 
-declare -A PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-
-kafka_port() { echo $((29092 + 10 * $1)); }
-internal_port() { echo $((29093 + 10 * $1)); }
-http_port() { echo $((29094 + 10 * $1)); }
-VOTERS="0@127.0.0.1:$(internal_port 0),1@127.0.0.1:$(internal_port 1),2@127.0.0.1:$(internal_port 2)"
-BOOT3="127.0.0.1:$(kafka_port 0),127.0.0.1:$(kafka_port 1),127.0.0.1:$(kafka_port 2)"
-
-# start NODE [VOTERS]: starts broker NODE (alone when VOTERS is empty).
-start() {
-  local node=$1 voters=${2:-}
-  local args=(--node-id "$node" --data-dir "$DATA/broker-$node"
-    --listeners "PLAINTEXT://127.0.0.1:$(kafka_port "$node")"
-    --internal-listener "127.0.0.1:$(internal_port "$node")"
-    --http-listener "127.0.0.1:$(http_port "$node")")
-  [ -n "$voters" ] && args+=(--controller-voters "$voters" --override min.insync.replicas=2)
-  "$BROKER" "${args[@]}" >>"$OUT/broker-$node.log" 2>&1 &
-  PIDS[$node]=$!
-}
-
-wait_ready() {
-  for node in "$@"; do
-    for _ in $(seq 1 600); do
-      curl -sf -o /dev/null "http://127.0.0.1:$(http_port "$node")/readyz" && continue 2
-      sleep 0.1
-    done
-    echo "broker $node did not become ready" >&2
-    exit 1
-  done
-}
+BASE_PORT=29092
+# shellcheck source=bench/lib-brokers.sh
+source "$(dirname "$0")/lib-brokers.sh"
 
 stop_all() {
   for node in "${!PIDS[@]}"; do kill -TERM "${PIDS[$node]}" 2>/dev/null || true; done

@@ -3,7 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse};
+use kafka_protocol::messages::alter_partition_reassignments_request::{
+    ReassignablePartition, ReassignableTopic,
+};
+use kafka_protocol::messages::{
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ApiKey, BrokerId,
+    MetadataRequest, MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -44,6 +51,21 @@ pub fn create_topic(
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
     let results = block_on(admin.create_topics([&topic], &options));
     for r in results.expect("create topics") {
+        r.expect("topic created");
+    }
+}
+
+/// Creates `name` with one partition on exactly `replicas` (preferred
+/// leader first) and fails the test if it is not.
+pub fn create_topic_on(bootstrap: &str, name: &str, replicas: &[i32], configs: &[(&str, &str)]) {
+    let admin = admin(bootstrap);
+    let assignment = [replicas];
+    let mut topic = NewTopic::new(name, 1, TopicReplication::Variable(&assignment));
+    for (k, v) in configs {
+        topic = topic.set(k, v);
+    }
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
+    for r in block_on(admin.create_topics([&topic], &options)).expect("create topics") {
         r.expect("topic created");
     }
 }
@@ -225,6 +247,26 @@ impl Cluster {
             isr,
             replicas: p.replicas().to_vec(),
         })
+    }
+
+    /// Asks broker `via` to move partition 0 of `topic` to `target` (`None`
+    /// cancels) with AlterPartitionReassignments; returns the partition's
+    /// error code.
+    pub fn reassign(&self, via: usize, topic: &str, target: Option<&[i32]>) -> i16 {
+        let mut client = RawClient::connect(&self.brokers[via].bootstrap());
+        let request = AlterPartitionReassignmentsRequest::default()
+            .with_timeout_ms(30_000)
+            .with_topics(vec![ReassignableTopic::default()
+                .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                .with_partitions(vec![ReassignablePartition::default()
+                    .with_partition_index(0)
+                    .with_replicas(
+                        target.map(|t| t.iter().copied().map(BrokerId).collect()),
+                    )])]);
+        let response: AlterPartitionReassignmentsResponse =
+            client.call(ApiKey::AlterPartitionReassignments, 0, &request);
+        assert_eq!(response.error_code, 0, "{response:?}");
+        response.responses[0].partitions[0].error_code
     }
 
     /// The controller as the running broker `from` sees it.

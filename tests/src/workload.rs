@@ -167,6 +167,17 @@ fn produce(
     outcome
 }
 
+/// Fails the test unless something was acknowledged and no acknowledged
+/// record was lost, duplicated or found at another offset.
+pub fn assert_nothing_lost(verdict: &Verdict) {
+    assert!(verdict.acknowledged > 0, "{verdict:?}");
+    assert_eq!(
+        (verdict.lost, verdict.duplicated, verdict.moved),
+        (0, 0, 0),
+        "{verdict:?}"
+    );
+}
+
 /// A consumer of `group` assigned every partition of `topic` from its
 /// first record, committing nothing.
 pub fn reader_from_start(

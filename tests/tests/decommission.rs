@@ -6,37 +6,27 @@
 use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::alter_partition_reassignments_request::{
-    ReassignablePartition, ReassignableTopic,
-};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
 use kafka_protocol::messages::{
-    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ApiKey, BrokerId,
-    DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest,
+    ApiKey, BrokerId, DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest,
     DescribeLogDirsResponse, DescribeQuorumRequest, DescribeQuorumResponse,
     IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, TopicName,
     UnregisterBrokerRequest, UnregisterBrokerResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
-use weir_e2e::cluster::{admin, block_on, Cluster};
+use weir_e2e::cluster::{admin, block_on, create_topic_on, Cluster};
 use weir_e2e::{record_batch, RawClient};
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
 
 fn create_on(cluster: &Cluster, topic: &str, replicas: &[i32]) {
-    let admin = admin(&cluster.bootstrap());
-    let assignment = [replicas];
-    let new = NewTopic::new(topic, 1, TopicReplication::Variable(&assignment));
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
-    for r in block_on(admin.create_topics([&new], &options)).expect("create") {
-        r.expect("created");
-    }
+    create_topic_on(&cluster.bootstrap(), topic, replicas, &[]);
 }
 
 /// Sets configs with IncrementalAlterConfigs through broker `via`; returns
@@ -68,25 +58,6 @@ fn set_configs(
     let response: IncrementalAlterConfigsResponse =
         client.call(ApiKey::IncrementalAlterConfigs, 1, &request);
     response.responses[0].error_code
-}
-
-fn reassign(cluster: &Cluster, topic: &str, target: &[i32]) {
-    let mut client = RawClient::connect(&cluster.brokers[0].bootstrap());
-    let request = AlterPartitionReassignmentsRequest::default()
-        .with_timeout_ms(30_000)
-        .with_topics(vec![ReassignableTopic::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partitions(vec![ReassignablePartition::default()
-                .with_partition_index(0)
-                .with_replicas(Some(
-                    target.iter().copied().map(BrokerId).collect(),
-                ))])]);
-    let response: AlterPartitionReassignmentsResponse =
-        client.call(ApiKey::AlterPartitionReassignments, 0, &request);
-    assert_eq!(
-        response.responses[0].partitions[0].error_code, 0,
-        "{response:?}"
-    );
 }
 
 fn wait_replicas(cluster: &Cluster, topic: &str, replicas: &[i32], within: Duration) {
@@ -142,7 +113,7 @@ fn a_throttled_move_replicates_within_the_throttle() {
         0
     );
     let started = Instant::now();
-    reassign(&cluster, "heavy", &[1, 2, 3]);
+    assert_eq!(cluster.reassign(0, "heavy", Some(&[1, 2, 3])), 0);
     wait_replicas(&cluster, "heavy", &[1, 2, 3], Duration::from_secs(60));
     let elapsed = started.elapsed().as_secs_f64();
     let rate = bytes as f64 / elapsed;
@@ -239,30 +210,37 @@ fn a_broker_is_unregistered_only_once_drained_and_stopped() {
         );
         response.error_code
     };
-    // DescribeLogDirs on broker 3 shows its replica and its size.
+    // DescribeLogDirs on broker 3 shows its replica and its size (once it
+    // has fetched everything: under load it may have left the ISR a while).
     let mut client = RawClient::connect(&cluster.brokers[3].bootstrap());
-    let dirs: DescribeLogDirsResponse = client.call(
-        ApiKey::DescribeLogDirs,
-        4,
-        &DescribeLogDirsRequest::default().with_topics(None),
+    let describe = |client: &mut RawClient| -> DescribeLogDirsResponse {
+        client.call(
+            ApiKey::DescribeLogDirs,
+            4,
+            &DescribeLogDirsRequest::default().with_topics(None),
+        )
+    };
+    let size = |dirs: &DescribeLogDirsResponse| -> Option<u64> {
+        let held = dirs.results[0]
+            .topics
+            .iter()
+            .find(|t| t.name.0.as_str() == "held")?;
+        u64::try_from(held.partitions.first()?.partition_size).ok()
+    };
+    cluster.wait_until(
+        "broker 3 lists its whole replica",
+        Duration::from_secs(30),
+        |_| size(&describe(&mut client)).is_some_and(|s| s >= bytes),
     );
+    let dirs = describe(&mut client);
     let dir = &dirs.results[0];
     assert!(dir.total_bytes > 0 && dir.usable_bytes > 0, "{dir:?}");
-    let held = dir
-        .topics
-        .iter()
-        .find(|t| t.name.0.as_str() == "held")
-        .expect("the replica is listed");
-    assert!(
-        held.partitions[0].partition_size as u64 >= bytes,
-        "{held:?}"
-    );
 
     assert_eq!(
         unregister(&cluster, 3),
         ResponseError::InvalidRequest.code()
     );
-    reassign(&cluster, "held", &[0, 1, 2]);
+    assert_eq!(cluster.reassign(0, "held", Some(&[0, 1, 2])), 0);
     wait_replicas(&cluster, "held", &[0, 1, 2], Duration::from_secs(30));
     // Drained but running: still refused.
     assert_eq!(

@@ -9,18 +9,11 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::{ApiKey, ElectLeadersRequest, ElectLeadersResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
-use weir_e2e::cluster::{admin, block_on, Cluster};
+use weir_e2e::cluster::{create_topic_on, Cluster};
 use weir_e2e::RawClient;
 
 fn create_on(cluster: &Cluster, topic: &str, replicas: &[i32]) {
-    let admin = admin(&cluster.bootstrap());
-    let assignment = [replicas];
-    let new = NewTopic::new(topic, 1, TopicReplication::Variable(&assignment));
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
-    for r in block_on(admin.create_topics([&new], &options)).expect("create") {
-        r.expect("created");
-    }
+    create_topic_on(&cluster.bootstrap(), topic, replicas, &[]);
 }
 
 /// Asks broker `via` for an election (0 preferred, 1 unclean) of partition

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use weir_e2e::cluster::{create_topic, Cluster};
-use weir_e2e::workload::{verify, Outcome, Verdict, Workload};
+use weir_e2e::workload::{assert_nothing_lost, verify, Outcome, Workload};
 
 const TOPIC: &str = "faults";
 const PARTITIONS: i32 = 3;
@@ -36,7 +36,7 @@ fn load_on(cluster: &Cluster) -> Workload {
 /// record was lost, duplicated or moved.
 fn nothing_lost_after(cluster: &Cluster, load: Workload) -> Outcome {
     let outcome = load.finish();
-    nothing_lost(&verify(
+    assert_nothing_lost(&verify(
         &cluster.bootstrap(),
         TOPIC,
         PARTITIONS,
@@ -46,13 +46,21 @@ fn nothing_lost_after(cluster: &Cluster, load: Workload) -> Outcome {
     outcome
 }
 
-fn nothing_lost(verdict: &Verdict) {
-    assert!(verdict.acknowledged > 0, "{verdict:?}");
-    assert_eq!(
-        (verdict.lost, verdict.duplicated, verdict.moved),
-        (0, 0, 0),
-        "{verdict:?}"
+/// SIGKILLs the leader of partition 0 (as broker `from` sees it), waits
+/// until another broker leads it, and returns the killed broker.
+fn kill_leader_of_partition_0(cluster: &mut Cluster, from: usize) -> usize {
+    let leader = leader_of_partition_0(cluster, from);
+    cluster.brokers[leader].kill9();
+    let other = (leader + 1) % 3;
+    cluster.wait_until(
+        "another broker leads partition 0",
+        Duration::from_secs(30),
+        |c| {
+            c.partition_view(other, TOPIC, 0)
+                .is_some_and(|v| v.leader >= 0 && v.leader != leader as i32)
+        },
     );
+    leader
 }
 
 fn leader_of_partition_0(cluster: &Cluster, from: usize) -> usize {
@@ -66,17 +74,8 @@ fn killing_a_partition_leader_loses_no_acknowledged_record() {
     let load = load_on(&cluster);
     for round in 0..2 {
         std::thread::sleep(Duration::from_secs(2));
-        let leader = leader_of_partition_0(&cluster, (round + 1) % 3);
-        cluster.brokers[leader].kill9();
+        let leader = kill_leader_of_partition_0(&mut cluster, (round + 1) % 3);
         let other = (leader + 1) % 3;
-        cluster.wait_until(
-            "another broker leads partition 0",
-            Duration::from_secs(30),
-            |c| {
-                c.partition_view(other, TOPIC, 0)
-                    .is_some_and(|v| v.leader >= 0 && v.leader != leader as i32)
-            },
-        );
         std::thread::sleep(Duration::from_secs(1));
         cluster.brokers[leader].start_again();
         cluster.wait_until(
@@ -276,17 +275,7 @@ fn killing_a_leader_under_a_kafka_python_producer_loses_no_acknowledged_record()
         "kafka-python producer",
     );
     std::thread::sleep(Duration::from_secs(3));
-    let leader = leader_of_partition_0(&cluster, 0);
-    cluster.brokers[leader].kill9();
-    let other = (leader + 1) % 3;
-    cluster.wait_until(
-        "another broker leads partition 0",
-        Duration::from_secs(30),
-        |c| {
-            c.partition_view(other, TOPIC, 0)
-                .is_some_and(|v| v.leader >= 0 && v.leader != leader as i32)
-        },
-    );
+    let leader = kill_leader_of_partition_0(&mut cluster, 0);
     std::thread::sleep(Duration::from_secs(1));
     cluster.brokers[leader].start_again();
     let status = producer
@@ -294,7 +283,7 @@ fn killing_a_leader_under_a_kafka_python_producer_loses_no_acknowledged_record()
         .expect("the kafka-python producer finishes");
     assert!(status.success(), "the kafka-python producer failed");
     let outcome = Outcome::from_lines(&std::fs::read_to_string(&report).expect("its report"));
-    nothing_lost(&verify(
+    assert_nothing_lost(&verify(
         &cluster.bootstrap(),
         TOPIC,
         PARTITIONS,
@@ -381,5 +370,5 @@ fn a_follower_far_behind_catches_up_from_the_log_start_under_load() {
         Duration::from_secs(60),
         &log_start,
     );
-    nothing_lost(&verdict);
+    assert_nothing_lost(&verdict);
 }
