@@ -3,7 +3,6 @@
 //! partition in one request over the leader's internal listener.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -48,26 +47,26 @@ type Followed = Arc<Mutex<BTreeMap<TopicIdPartition, Arc<Partition>>>>;
 /// both refreshed with every image.
 #[derive(Debug, Default)]
 struct FollowerThrottle {
-    /// The rate in bytes/s; `u64::MAX` when unthrottled.
-    rate: AtomicU64,
-    listed: Mutex<HashSet<TopicIdPartition>>,
+    /// The rate in bytes/s (`None`: unthrottled) and the listed partitions.
+    config: Mutex<(Option<u64>, HashSet<TopicIdPartition>)>,
     quota: Quota,
 }
 
 impl FollowerThrottle {
+    fn config(&self) -> std::sync::MutexGuard<'_, (Option<u64>, HashSet<TopicIdPartition>)> {
+        self.config
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn rate(&self) -> Option<u64> {
-        Some(self.rate.load(Ordering::Relaxed)).filter(|r| *r != u64::MAX)
+        self.config().0
     }
 
     /// Whether `p` counts against the throttle now: listed and out of sync.
     fn applies(&self, p: &Partition, node_id: i32) -> bool {
-        self.rate().is_some()
-            && self
-                .listed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .contains(&(p.topic_id, p.index))
-            && !p.in_sync(node_id)
+        let (rate, listed) = &*self.config();
+        rate.is_some() && listed.contains(&(p.topic_id, p.index)) && !p.in_sync(node_id)
     }
 }
 
@@ -94,10 +93,7 @@ impl Fetchers {
         Fetchers {
             settings,
             running: Mutex::new(HashMap::new()),
-            throttle: Arc::new(FollowerThrottle {
-                rate: AtomicU64::new(u64::MAX),
-                ..FollowerThrottle::default()
-            }),
+            throttle: Arc::new(FollowerThrottle::default()),
         }
     }
 
@@ -107,15 +103,7 @@ impl Fetchers {
     /// with none.
     pub fn assign(&self, image: &MetadataImage, hosted: &[Arc<Partition>]) {
         let node = self.settings.node_id;
-        self.throttle.rate.store(
-            throttle_rate(image, node, "follower.replication.throttled.rate").unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        *self
-            .throttle
-            .listed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = hosted
+        let listed = hosted
             .iter()
             .filter(|p| {
                 image
@@ -125,6 +113,10 @@ impl Fetchers {
             })
             .map(|p| (p.topic_id, p.index))
             .collect();
+        *self.throttle.config() = (
+            throttle_rate(image, node, "follower.replication.throttled.rate"),
+            listed,
+        );
         let mut by_leader: HashMap<i32, BTreeMap<TopicIdPartition, Arc<Partition>>> =
             HashMap::new();
         for p in hosted {
