@@ -28,7 +28,9 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 pub mod cluster;
 pub mod kube;
+pub mod kubelet;
 pub mod netns;
+pub mod operator;
 pub mod process;
 pub mod workload;
 

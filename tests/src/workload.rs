@@ -2,9 +2,9 @@
 //! numbered records while the test breaks the cluster; afterwards every
 //! record is read back and compared with what was acknowledged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -292,4 +292,80 @@ pub fn verify_above_log_start(
         outcome.errors
     );
     verdict
+}
+
+/// A consumer in a group, subscribed to a topic and reading throughout a
+/// scenario, committing as it goes: what a real application does while
+/// the cluster changes under it.
+pub struct Tail {
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<HashSet<String>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Tail {
+    /// Starts reading `topic` in group `group` through `bootstrap`.
+    pub fn start(bootstrap: &str, group: &str, topic: &str) -> Tail {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", group)
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "500")
+            .set("session.timeout.ms", "10000")
+            .set("fetch.wait.max.ms", "100")
+            .set("topic.metadata.refresh.interval.ms", "1000")
+            .create()
+            .expect("consumer");
+        consumer.subscribe(&[topic]).expect("subscribe");
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(HashSet::new()));
+        let thread = {
+            let (stop, seen) = (stop.clone(), seen.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                        let value =
+                            String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+                        seen.lock().expect("seen").insert(value);
+                    }
+                }
+                crate::close_consumer(consumer);
+            })
+        };
+        Tail {
+            stop,
+            seen,
+            thread: Some(thread),
+        }
+    }
+
+    /// Keeps reading until every acknowledged record of `outcome` was seen
+    /// (or `within` passed), stops, and returns how many acknowledged
+    /// records the consumer never saw.
+    pub fn finish(mut self, outcome: &Outcome, within: Duration) -> usize {
+        let deadline = Instant::now() + within;
+        let missed =
+            |seen: &HashSet<String>| outcome.acked.keys().filter(|v| !seen.contains(*v)).count();
+        while missed(&self.seen.lock().expect("seen")) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let seen = self.seen.lock().expect("seen");
+        let missed = missed(&seen);
+        println!(
+            "the consumer read {} distinct records; {missed} acknowledged ones not seen",
+            seen.len()
+        );
+        missed
+    }
+}
+
+impl Drop for Tail {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }

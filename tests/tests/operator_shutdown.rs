@@ -2,90 +2,12 @@
 //! releases its leader Lease, and it exits within its grace period even
 //! when the API server has stopped answering.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use weir_e2e::kube::ControlPlane;
-use weir_e2e::{free_port, operator_binary};
+use weir_e2e::operator::Operator;
 
 const IDENTITY: &str = "weir-operator-test";
-
-struct Operator {
-    child: Child,
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Operator {
-    fn start(plane: &ControlPlane) -> Operator {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = dir.path().join("operator.log");
-        let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(operator_binary())
-            .env("KUBECONFIG", plane.kubeconfig())
-            .env("POD_NAME", IDENTITY)
-            .env("POD_NAMESPACE", "default")
-            .env("WEIR_HTTP_ADDR", format!("127.0.0.1:{}", free_port()))
-            .env("WEIR_LOG_FORMAT", "text")
-            // Generous: the API server shares two cores with the whole
-            // suite, and each shutdown step is logged if it is slow.
-            .env("WEIR_SHUTDOWN_TIMEOUT_SECONDS", "25")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log file"))
-            .stderr(out)
-            .spawn()
-            .expect("spawn weir-operator");
-        Operator {
-            child,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn wait_for_log(&mut self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !self.log().contains(needle) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the operator exited with {status}:\n{}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the operator never logged {needle:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn terminate_and_wait(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the operator did not exit after SIGTERM:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn lease_holder(plane: &ControlPlane) -> String {
     let out = plane.kubectl(&[
@@ -108,7 +30,7 @@ fn leading_operator(plane: &ControlPlane) -> Operator {
         "{}",
         String::from_utf8_lossy(&applied.stderr)
     );
-    let mut operator = Operator::start(plane);
+    let mut operator = Operator::start(&plane.kubeconfig(), "default", IDENTITY);
     operator.wait_for_log("elected leader");
     assert_eq!(lease_holder(plane), IDENTITY);
     operator
