@@ -33,6 +33,7 @@ fn spec() -> KafkaClusterSpec {
         rack: None,
         pod_template: None,
         metrics: MetricsSpec::default(),
+        rebalance: Default::default(),
     }
 }
 

@@ -37,6 +37,7 @@ fn seed_cluster(api: &Arc<Mutex<FakeApi>>) {
             rack: None,
             pod_template: None,
             metrics: MetricsSpec::default(),
+            rebalance: Default::default(),
         },
     );
     c.metadata.namespace = Some("kafka".into());

@@ -27,12 +27,12 @@ pub fn handle(
             .with_controller_id(BrokerId(-1));
     }
     let image = broker.image();
-    // Fenced brokers are left out, as Kafka does (v2's include_fenced_brokers
-    // is not served).
+    // Fenced brokers are left out unless v2 asks for them (KIP-1073), as
+    // Kafka does.
     let brokers = image
         .brokers
         .values()
-        .filter(|b| !image.fenced.contains(&b.node_id))
+        .filter(|b| request.include_fenced_brokers || !image.fenced.contains(&b.node_id))
         .filter_map(|b| {
             let e = b.endpoints.first()?;
             Some(
@@ -40,7 +40,8 @@ pub fn handle(
                     .with_broker_id(BrokerId(b.node_id))
                     .with_host(StrBytes::from_string(e.host.clone()))
                     .with_port(i32::from(e.port))
-                    .with_rack(b.rack.clone().map(StrBytes::from_string)),
+                    .with_rack(b.rack.clone().map(StrBytes::from_string))
+                    .with_is_fenced(image.fenced.contains(&b.node_id)),
             )
         })
         .collect();

@@ -1,15 +1,21 @@
 //! Reconciling a `KafkaCluster`, read as a pipeline, one step per file:
-//! [`observe`] (dereference what exists) → [`validate`] → [`build`] (desired
-//! objects) → [`apply`] (server-side apply, claim growth, one broker
-//! restart) → [`status`]. Decisions ([`validate`], [`build`], [`roll`],
-//! [`storage`], [`status`]) are pure and carry the tests; [`observe`] and
-//! [`apply`] are the thin layer that talks to Kubernetes.
+//! [`observe`] (dereference what exists) and [`brokers`] (ask the brokers;
+//! [`health`] judges) → [`validate`] → [`scale`] (how many brokers, what
+//! moves) → [`build`] (desired objects) → [`apply`] (server-side apply,
+//! claim growth) → the scale step on the brokers ([`brokers`]) → one broker
+//! restart ([`roll`]) → [`status`]. Decisions ([`validate`], [`health`],
+//! [`scale`], [`build`], [`roll`], [`storage`], [`status`]) are pure and
+//! carry the tests; [`observe`], [`brokers`] and [`apply`] are the thin
+//! layer that talks to Kubernetes and Kafka.
 
 pub mod apply;
+pub mod brokers;
 pub mod build;
+pub mod health;
 pub mod names;
 pub mod observe;
 pub mod roll;
+pub mod scale;
 pub mod status;
 pub mod storage;
 pub mod validate;
@@ -23,10 +29,12 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Client, Resource, ResourceExt};
 
+use crate::crd::kafka_cluster::OperationStatus;
 use crate::crd::KafkaCluster;
+use crate::kafka;
 use crate::metrics::Metrics;
 use apply::Change;
-use status::Outcome;
+use status::{ClusterState, Outcome};
 
 /// Why a reconcile failed; the controller retries with backoff.
 #[derive(Debug, thiserror::Error)]
@@ -50,12 +58,14 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
 }
 
-/// How soon to look again when nothing else triggers a reconcile.
-fn requeue_after(ready: bool) -> Duration {
-    if ready {
-        Duration::from_secs(300)
+/// How soon to look again when nothing else triggers a reconcile: the
+/// brokers' health changes without any Kubernetes event, and a long
+/// operation advances on what the brokers report.
+fn requeue_after(settled: bool) -> Duration {
+    if settled {
+        Duration::from_secs(30)
     } else {
-        Duration::from_secs(10)
+        Duration::from_secs(5)
     }
 }
 
@@ -108,6 +118,23 @@ async fn reconcile_inner(cluster: &KafkaCluster, ctx: &Context) -> Result<Action
     let client = &ctx.client;
 
     let observed = observe::observe(client, cluster).await?;
+    let current = observed
+        .stateful_set
+        .as_ref()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.replicas);
+    let desired = cluster.spec.replicas;
+    let views = if observed.stateful_set.is_some() {
+        brokers::ask(cluster, current.unwrap_or(desired).max(desired)).await
+    } else {
+        Vec::new()
+    };
+    let view = views.first().map(|(_, v)| v);
+    let mut state = ClusterState {
+        health: (!views.is_empty())
+            .then(|| health::judge(&views, desired, &build::stateful_set::cluster_id(cluster))),
+        operation: None,
+    };
     let mut failure = None;
     let valid = validate::validate(&cluster.spec)
         .and_then(|()| storage::refuse_shrink(&observed.claims, &cluster.spec.storage.size));
@@ -125,57 +152,18 @@ async fn reconcile_inner(cluster: &KafkaCluster, ctx: &Context) -> Result<Action
             Outcome::InvalidSpec(e.to_string())
         }
         Ok(()) => {
-            let desired = build::build(cluster, observed.stateful_set.as_ref());
-            match apply::apply(client, &ns, &desired, &observed).await {
+            let decision =
+                scale::decide(desired, current, cluster.spec.rebalance.on_scale_up, view);
+            let desired_objects =
+                build::build(cluster, observed.stateful_set.as_ref(), decision.replicas);
+            match apply::apply(client, &ns, &desired_objects, &observed).await {
                 Ok(changes) => {
-                    for change in changes {
-                        let (reason, verb, what) = match change {
-                            Change::Created(what) => ("Created", "created", what),
-                            Change::Updated(what) => ("Updated", "updated", what),
-                        };
-                        let note = format!(
-                            "{verb} {} {}",
-                            what.kind.as_deref().unwrap_or_default(),
-                            what.name.as_deref().unwrap_or_default()
-                        );
-                        publish_about(
-                            ctx,
-                            cluster,
-                            EventType::Normal,
-                            reason,
-                            "Apply",
-                            note,
-                            Some(what),
-                        )
-                        .await;
-                    }
-                    for claim in
-                        storage::claims_to_grow(&observed.claims, &cluster.spec.storage.size)
-                    {
-                        apply::grow_claim(client, &ns, &claim, &cluster.spec.storage.size).await?;
-                        let note = format!("growing {claim} to {}", cluster.spec.storage.size);
-                        publish(
-                            ctx,
-                            cluster,
-                            EventType::Normal,
-                            "GrowingStorage",
-                            "Resize",
-                            note,
-                        )
-                        .await;
-                    }
-                    if let Some(pod) = roll::next_pod_to_restart(&observed, cluster.spec.replicas) {
-                        apply::restart_pod(client, &ns, &pod).await?;
-                        let note = format!("restarting {pod} to apply the new template");
-                        publish(
-                            ctx,
-                            cluster,
-                            EventType::Normal,
-                            "RestartingBroker",
-                            "Roll",
-                            note,
-                        )
-                        .await;
+                    announce_changes(ctx, cluster, changes).await;
+                    grow_claims(ctx, cluster, &ns, &observed).await?;
+                    state.operation = operate(ctx, cluster, &views, &decision, current).await;
+                    if state.operation.is_none() {
+                        state.operation =
+                            roll(ctx, cluster, &ns, &observed, decision.replicas, view).await?;
                     }
                     Outcome::Applied
                 }
@@ -198,7 +186,7 @@ async fn reconcile_inner(cluster: &KafkaCluster, ctx: &Context) -> Result<Action
     };
 
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let next = status::compute(cluster, &observed, &outcome, now);
+    let next = status::compute(cluster, &observed, &outcome, &state, now);
     if cluster.status.as_ref() != Some(&next) {
         apply::write_status(client, &ns, &name, &next).await?;
     }
@@ -209,7 +197,178 @@ async fn reconcile_inner(cluster: &KafkaCluster, ctx: &Context) -> Result<Action
         .conditions
         .iter()
         .any(|c| c.type_ == "Ready" && c.status == "True");
-    Ok(Action::requeue(requeue_after(ready)))
+    Ok(Action::requeue(requeue_after(
+        ready && state.operation.is_none(),
+    )))
+}
+
+async fn announce_changes(ctx: &Context, cluster: &KafkaCluster, changes: Vec<Change>) {
+    for change in changes {
+        let (reason, verb, what) = match change {
+            Change::Created(what) => ("Created", "created", what),
+            Change::Updated(what) => ("Updated", "updated", what),
+        };
+        let note = format!(
+            "{verb} {} {}",
+            what.kind.as_deref().unwrap_or_default(),
+            what.name.as_deref().unwrap_or_default()
+        );
+        publish_about(
+            ctx,
+            cluster,
+            EventType::Normal,
+            reason,
+            "Apply",
+            note,
+            Some(what),
+        )
+        .await;
+    }
+}
+
+async fn grow_claims(
+    ctx: &Context,
+    cluster: &KafkaCluster,
+    ns: &str,
+    observed: &observe::Observed,
+) -> Result<(), Error> {
+    for claim in storage::claims_to_grow(&observed.claims, &cluster.spec.storage.size) {
+        apply::grow_claim(&ctx.client, ns, &claim, &cluster.spec.storage.size).await?;
+        let note = format!("growing {claim} to {}", cluster.spec.storage.size);
+        publish(
+            ctx,
+            cluster,
+            EventType::Normal,
+            "GrowingStorage",
+            "Resize",
+            note,
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// Carries out the scale decision on the brokers; the operation it amounts
+/// to, for status.
+async fn operate(
+    ctx: &Context,
+    cluster: &KafkaCluster,
+    views: &[(i32, kafka::cluster::ClusterView)],
+    decision: &scale::Decision,
+    current: Option<i32>,
+) -> Option<OperationStatus> {
+    let current = current.unwrap_or(cluster.spec.replicas);
+    let (kind, phase, message) = brokers::operation(decision, current)?.clone();
+    let op = |message: String| {
+        Some(OperationStatus {
+            kind: kind.into(),
+            phase: phase.into(),
+            message,
+        })
+    };
+    if let scale::Step::Refused(why) = &decision.step {
+        publish(
+            ctx,
+            cluster,
+            EventType::Warning,
+            "ScaleDownRefused",
+            "Scale",
+            why.clone(),
+        )
+        .await;
+        return op(message);
+    }
+    let Some((via, view)) = views.first() else {
+        return op(message);
+    };
+    match brokers::carry_out(cluster, *via, view, decision).await {
+        Ok(done) => {
+            if !done.cordoned.is_empty() {
+                let note = format!(
+                    "cordoned broker(s) {:?}: they take no new replicas",
+                    done.cordoned
+                );
+                publish(ctx, cluster, EventType::Normal, "Cordoned", "Scale", note).await;
+            }
+            if done.moves_started > 0 {
+                publish(
+                    ctx,
+                    cluster,
+                    EventType::Normal,
+                    phase,
+                    "Reassign",
+                    message.clone(),
+                )
+                .await;
+            }
+            for id in done.unregistered {
+                let note = format!("unregistered removed broker {id}");
+                publish(
+                    ctx,
+                    cluster,
+                    EventType::Normal,
+                    "UnregisteredBroker",
+                    "Scale",
+                    note,
+                )
+                .await;
+            }
+            if phase == "Shrinking" {
+                publish(
+                    ctx,
+                    cluster,
+                    EventType::Normal,
+                    "ScalingDown",
+                    "Scale",
+                    message.clone(),
+                )
+                .await;
+            }
+            op(message)
+        }
+        Err(e) => op(format!("{message} (admin API: {e})")),
+    }
+}
+
+/// Restarts the next outdated broker if it is safe; the roll's operation,
+/// for status.
+async fn roll(
+    ctx: &Context,
+    cluster: &KafkaCluster,
+    ns: &str,
+    observed: &observe::Observed,
+    replicas: i32,
+    view: Option<&kafka::cluster::ClusterView>,
+) -> Result<Option<OperationStatus>, Error> {
+    let outdated = roll::outdated_pods(observed).len();
+    let (phase, message) = match roll::next_step(observed, replicas, view) {
+        roll::RollStep::Idle => return Ok(None),
+        roll::RollStep::Restart { pod, reason } => {
+            apply::restart_pod(&ctx.client, ns, &pod).await?;
+            let note = format!("restarting {pod}: {reason}");
+            publish(
+                ctx,
+                cluster,
+                EventType::Normal,
+                "RestartingBroker",
+                "Roll",
+                note.clone(),
+            )
+            .await;
+            (
+                "Restarting",
+                format!("{note} ({outdated} broker(s) left to restart)"),
+            )
+        }
+        roll::RollStep::Blocked(why) => {
+            ("Blocked", format!("{outdated} broker(s) to restart; {why}"))
+        }
+    };
+    Ok(Some(OperationStatus {
+        kind: "Roll".into(),
+        phase: phase.into(),
+        message,
+    }))
 }
 
 /// Retries a failed reconcile after a pause.

@@ -71,3 +71,8 @@ pub const FIELD_MANAGER: &str = "weir-operator";
 /// Annotation carrying the hash of the broker configuration on the pod
 /// template: a config change changes the template, so pods roll.
 pub const CONFIG_HASH_ANNOTATION: &str = "weir.dev/config-hash";
+
+/// Annotation a user sets on the KafkaCluster (any new value) to restart
+/// every broker, one at a time, as `kubectl rollout restart` does for a
+/// Deployment; copied onto the pod template.
+pub const RESTART_ANNOTATION: &str = "weir.dev/restart";

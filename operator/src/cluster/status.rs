@@ -6,8 +6,10 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use super::build::bootstrap_service;
+use super::health::Health;
 use super::observe::Observed;
 use super::roll;
+use crate::crd::kafka_cluster::OperationStatus;
 use crate::crd::{KafkaCluster, KafkaClusterStatus};
 
 /// The outcome of the steps before status, as far as status cares.
@@ -52,11 +54,22 @@ fn carry_transition_times(mut next: Vec<Condition>, previous: &[Condition]) -> V
     next
 }
 
+/// What the cluster itself reported and the operation in progress, beside
+/// the Kubernetes objects.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterState {
+    /// The health verdict; `None` when no broker could be asked.
+    pub health: Option<Health>,
+    /// The long operation in progress.
+    pub operation: Option<OperationStatus>,
+}
+
 /// Computes the status to write.
 pub fn compute(
     cluster: &KafkaCluster,
     observed: &Observed,
     outcome: &Outcome,
+    state: &ClusterState,
     now: Time,
 ) -> KafkaClusterStatus {
     let generation = cluster.metadata.generation;
@@ -64,38 +77,67 @@ pub fn compute(
     let ready = observed.ready_brokers();
     let outdated = roll::outdated_pods(observed).len();
     let previous = cluster.status.clone().unwrap_or_default();
-    let all_ready = ready == desired
+    let pods_ready = ready == desired
         && outdated == 0
         && observed.pods.len() == usize::try_from(desired).unwrap_or(0);
+    let refused = state
+        .operation
+        .as_ref()
+        .filter(|o| o.phase == "Refused")
+        .map(|o| o.message.clone());
+    let health_problem = match &state.health {
+        None => Some("no broker answered the admin API".to_string()),
+        Some(h) if !h.is_healthy() => Some(h.problems.join("; ")),
+        Some(_) => None,
+    };
+    let all_ready = pods_ready && health_problem.is_none() && refused.is_none();
 
     let (ready_reason, ready_message) = match outcome {
         Outcome::InvalidSpec(m) => ("InvalidSpec", m.clone()),
         Outcome::ApplyFailed(m) => ("ApplyFailed", m.clone()),
         Outcome::Applied if all_ready => (
-            "AllBrokersReady",
-            format!("{ready}/{desired} brokers ready"),
+            "ClusterHealthy",
+            format!(
+                "{ready}/{desired} brokers ready in one cluster, controller {}",
+                state
+                    .health
+                    .as_ref()
+                    .and_then(|h| h.controller)
+                    .unwrap_or(-1)
+            ),
         ),
-        Outcome::Applied => (
+        Outcome::Applied if !pods_ready => (
             "BrokersNotReady",
             format!("{ready}/{desired} brokers ready"),
         ),
+        Outcome::Applied => match (&refused, &health_problem) {
+            (Some(m), _) => ("ScaleDownRefused", m.clone()),
+            (None, Some(p)) => ("ClusterNotHealthy", p.clone()),
+            (None, None) => ("ClusterHealthy", String::new()),
+        },
     };
     let (reconciling, reconciling_reason, reconciling_message) = if observed.stateful_set.is_none()
     {
         (true, "Creating", "creating the brokers".to_string())
+    } else if let Some(op) = state.operation.as_ref().filter(|o| o.phase != "Refused") {
+        (
+            true,
+            op.kind.as_str(),
+            format!("{}: {}", op.phase, op.message),
+        )
     } else if outdated > 0 {
         (
             true,
             "RollingUpdate",
             format!("{outdated} broker(s) to restart with the new configuration"),
         )
-    } else if observed.pods.len() != usize::try_from(desired).unwrap_or(0) {
+    } else if observed.pods.len() != usize::try_from(desired).unwrap_or(0) && refused.is_none() {
         (
             true,
             "Scaling",
             format!("{} of {desired} brokers exist", observed.pods.len()),
         )
-    } else if !all_ready {
+    } else if !pods_ready && refused.is_none() {
         (true, "Starting", format!("{ready}/{desired} brokers ready"))
     } else {
         (
@@ -104,10 +146,11 @@ pub fn compute(
             "the cluster matches its spec".to_string(),
         )
     };
-    let (degraded, degraded_reason, degraded_message) = match outcome {
-        Outcome::InvalidSpec(m) => (true, "InvalidSpec", m.clone()),
-        Outcome::ApplyFailed(m) => (true, "ApplyFailed", m.clone()),
-        Outcome::Applied => (false, "AsExpected", String::new()),
+    let (degraded, degraded_reason, degraded_message) = match (outcome, &refused) {
+        (Outcome::InvalidSpec(m), _) => (true, "InvalidSpec", m.clone()),
+        (Outcome::ApplyFailed(m), _) => (true, "ApplyFailed", m.clone()),
+        (Outcome::Applied, Some(m)) => (true, "ScaleDownRefused", m.clone()),
+        (Outcome::Applied, None) => (false, "AsExpected", String::new()),
     };
     let conditions = vec![
         condition(
@@ -135,6 +178,7 @@ pub fn compute(
             &now,
         ),
     ];
+    let health = state.health.as_ref();
     KafkaClusterStatus {
         observed_generation: generation,
         conditions: carry_transition_times(conditions, &previous.conditions),
@@ -146,6 +190,13 @@ pub fn compute(
             previous.version
         },
         bootstrap: Some(bootstrap_service::address(cluster)),
+        controller: health.and_then(|h| h.controller),
+        quorum_voters: health.map(|h| h.voters.clone()).unwrap_or_default(),
+        live_brokers: health.map(|h| h.live_brokers.clone()).unwrap_or_default(),
+        under_replicated_partitions: health.map(|h| h.under_replicated),
+        under_min_isr_partitions: health.map(|h| h.under_min_isr),
+        offline_partitions: health.map(|h| h.offline),
+        operation: state.operation.clone(),
     }
 }
 
@@ -159,6 +210,16 @@ mod tests {
         Time(k8s_openapi::jiff::Timestamp::from_second(seconds).unwrap())
     }
 
+    fn healthy() -> ClusterState {
+        ClusterState {
+            health: Some(Health {
+                controller: Some(0),
+                ..Health::default()
+            }),
+            operation: None,
+        }
+    }
+
     fn find<'a>(status: &'a KafkaClusterStatus, type_: &str) -> &'a Condition {
         status.conditions.iter().find(|c| c.type_ == type_).unwrap()
     }
@@ -169,7 +230,13 @@ mod tests {
             vec![pod(0, "r", true), pod(1, "r", true), pod(2, "r", true)],
             "r",
         );
-        let status = compute(&cluster(spec()), &observed, &Outcome::Applied, time(10));
+        let status = compute(
+            &cluster(spec()),
+            &observed,
+            &Outcome::Applied,
+            &healthy(),
+            time(10),
+        );
         assert_eq!(find(&status, "Ready").status, "True");
         assert_eq!(find(&status, "Reconciling").status, "False");
         assert_eq!(find(&status, "Degraded").status, "False");
@@ -197,7 +264,7 @@ mod tests {
             version: Some("0.0.9".into()),
             ..KafkaClusterStatus::default()
         });
-        let status = compute(&c, &observed, &Outcome::Applied, time(10));
+        let status = compute(&c, &observed, &Outcome::Applied, &healthy(), time(10));
         assert_eq!(find(&status, "Ready").status, "False");
         assert_eq!(find(&status, "Reconciling").reason, "RollingUpdate");
         assert_eq!(status.version.as_deref(), Some("0.0.9"));
@@ -211,14 +278,15 @@ mod tests {
             controller_voters: 1,
             ..spec()
         });
-        let first = compute(&c, &observed, &Outcome::Applied, time(10));
+        let first = compute(&c, &observed, &Outcome::Applied, &healthy(), time(10));
         c.status = Some(first.clone());
-        let again = compute(&c, &observed, &Outcome::Applied, time(20));
+        let again = compute(&c, &observed, &Outcome::Applied, &healthy(), time(20));
         assert_eq!(first, again, "nothing changed, nothing to write");
         let failed = compute(
             &c,
             &observed,
             &Outcome::ApplyFailed("boom".into()),
+            &healthy(),
             time(30),
         );
         assert_eq!(find(&failed, "Degraded").last_transition_time, time(30));

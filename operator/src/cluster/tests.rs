@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::observe::Observed;
 use super::roll::REVISION_LABEL;
-use crate::crd::kafka_cluster::{ListenerPorts, MetricsSpec, StorageSpec};
+use crate::crd::kafka_cluster::{ListenerPorts, MetricsSpec, RebalanceSpec, StorageSpec};
 use crate::crd::{KafkaCluster, KafkaClusterSpec};
 
 /// A valid three-broker spec.
@@ -33,6 +33,7 @@ pub fn spec() -> KafkaClusterSpec {
         rack: None,
         pod_template: None,
         metrics: MetricsSpec::default(),
+        rebalance: RebalanceSpec::default(),
     }
 }
 

@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
     printcolumn(name = "Brokers", type_ = "integer", json_path = ".status.readyBrokers"),
     printcolumn(name = "Desired", type_ = "integer", json_path = ".spec.replicas"),
     printcolumn(name = "Version", type_ = "string", json_path = ".status.version"),
+    printcolumn(name = "Controller", type_ = "integer", json_path = ".status.controller"),
+    printcolumn(name = "URP", type_ = "integer", json_path = ".status.underReplicatedPartitions"),
+    printcolumn(name = "Operation", type_ = "string", json_path = ".status.operation.phase"),
     printcolumn(name = "Bootstrap", type_ = "string", priority = 1, json_path = ".status.bootstrap"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("self.spec.controllerVoters <= self.spec.replicas").message("controllerVoters cannot exceed replicas")
@@ -70,6 +73,38 @@ pub struct KafkaClusterSpec {
     /// Prometheus metrics.
     #[serde(default)]
     pub metrics: MetricsSpec,
+    /// Moving replicas when brokers are added.
+    #[serde(default)]
+    pub rebalance: RebalanceSpec,
+}
+
+/// How data moves when the cluster grows or shrinks.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RebalanceSpec {
+    /// Move a fair share of replicas and leaders onto added brokers
+    /// (default true). Removed brokers are always drained.
+    #[serde(default = "default_true")]
+    pub on_scale_up: bool,
+    /// Bytes per second each broker may send and fetch for moving replicas
+    /// (`leader/follower.replication.throttled.rate` while moves run), so
+    /// moves do not starve clients. Default 50 MiB/s.
+    #[serde(default = "default_throttle")]
+    #[schemars(range(min = 1024))]
+    pub throttle_bytes_per_second: i64,
+}
+
+fn default_throttle() -> i64 {
+    50 * 1024 * 1024
+}
+
+impl Default for RebalanceSpec {
+    fn default() -> Self {
+        RebalanceSpec {
+            on_scale_up: true,
+            throttle_bytes_per_second: default_throttle(),
+        }
+    }
 }
 
 /// Broker storage: one persistent volume claim per broker.
@@ -203,4 +238,38 @@ pub struct KafkaClusterStatus {
     /// The address clients bootstrap from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap: Option<String>,
+    /// The active controller's node id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<i32>,
+    /// Node ids of the metadata quorum's voters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quorum_voters: Vec<i32>,
+    /// Registered, live brokers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live_brokers: Vec<i32>,
+    /// Partitions with fewer in-sync replicas than replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under_replicated_partitions: Option<i32>,
+    /// Partitions below their `min.insync.replicas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under_min_isr_partitions: Option<i32>,
+    /// Partitions without a leader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_partitions: Option<i32>,
+    /// The long operation in progress (scaling, rebalancing, a roll).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<OperationStatus>,
+}
+
+/// A long operation's phase and progress.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationStatus {
+    /// `ScaleUp`, `ScaleDown` or `Roll`.
+    pub kind: String,
+    /// Where it is: `Joining`, `Rebalancing`, `Draining`, `Shrinking`,
+    /// `Unregistering`, `Restarting`, `Blocked`, `Refused`.
+    pub phase: String,
+    /// What is happening or what it waits for, in words.
+    pub message: String,
 }

@@ -34,15 +34,16 @@ pub struct Desired {
     pub pod_disruption_budget: PodDisruptionBudget,
 }
 
-/// Builds every desired object. `existing` is the StatefulSet as it is now,
-/// if any: its volume claim templates cannot change and are kept.
-pub fn build(cluster: &KafkaCluster, existing: Option<&StatefulSet>) -> Desired {
+/// Builds every desired object with `replicas` brokers. `existing` is the
+/// StatefulSet as it is now, if any: its volume claim templates cannot
+/// change and are kept.
+pub fn build(cluster: &KafkaCluster, existing: Option<&StatefulSet>, replicas: i32) -> Desired {
     let config_map = config_map::build(cluster);
     let hash = config_map::hash(&config_map);
     Desired {
         headless_service: headless_service::build(cluster),
         bootstrap_service: bootstrap_service::build(cluster),
-        stateful_set: stateful_set::build(cluster, &hash, existing),
+        stateful_set: stateful_set::build(cluster, &hash, existing, replicas),
         pod_disruption_budget: pod_disruption_budget::build(cluster),
         config_map,
     }

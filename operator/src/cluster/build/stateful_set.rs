@@ -216,6 +216,9 @@ fn pod_template(cluster: &KafkaCluster, config_hash: &str) -> PodTemplateSpec {
     labels.extend(names::labels(&name));
     let mut annotations = overrides.annotations.clone();
     annotations.insert(names::CONFIG_HASH_ANNOTATION.into(), config_hash.into());
+    if let Some(restart) = cluster.annotations().get(names::RESTART_ANNOTATION) {
+        annotations.insert(names::RESTART_ANNOTATION.into(), restart.clone());
+    }
     if cluster.spec.metrics.enabled {
         annotations.insert("prometheus.io/scrape".into(), "true".into());
         annotations.insert(
@@ -306,13 +309,16 @@ fn claim_template(cluster: &KafkaCluster) -> PersistentVolumeClaim {
     }
 }
 
-/// Builds the StatefulSet. Kubernetes forbids changing volume claim
-/// templates, so an existing StatefulSet's are kept (storage grows by
-/// resizing the claims themselves).
+/// Builds the StatefulSet with `replicas` brokers (the scale step decides:
+/// a scale-down keeps the brokers that go until they are drained).
+/// Kubernetes forbids changing volume claim templates, so an existing
+/// StatefulSet's are kept (storage grows by resizing the claims
+/// themselves). Claims of removed brokers follow `deleteClaim`.
 pub fn build(
     cluster: &KafkaCluster,
     config_hash: &str,
     existing: Option<&StatefulSet>,
+    replicas: i32,
 ) -> StatefulSet {
     let name = cluster.name_any();
     let claims = existing
@@ -341,7 +347,7 @@ pub fn build(
     StatefulSet {
         metadata: metadata(cluster, names::stateful_set(&name)),
         spec: Some(StatefulSetSpec {
-            replicas: Some(cluster.spec.replicas),
+            replicas: Some(replicas),
             service_name: Some(names::headless_service(&name)),
             selector: LabelSelector {
                 match_labels: Some(names::selector_labels(&name)),
@@ -355,7 +361,7 @@ pub fn build(
             persistent_volume_claim_retention_policy: Some(
                 StatefulSetPersistentVolumeClaimRetentionPolicy {
                     when_deleted: Some(retention.into()),
-                    when_scaled: Some("Retain".into()),
+                    when_scaled: Some(retention.into()),
                 },
             ),
             template: pod_template(cluster, config_hash),

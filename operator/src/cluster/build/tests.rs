@@ -12,7 +12,7 @@ fn yaml<T: serde::Serialize>(object: &T) -> String {
 
 #[test]
 fn every_object_of_a_default_cluster_matches_its_snapshot() {
-    let desired = build(&cluster(spec()), None);
+    let desired = build(&cluster(spec()), None, 3);
     insta::assert_snapshot!("config_map", yaml(&desired.config_map));
     insta::assert_snapshot!("headless_service", yaml(&desired.headless_service));
     insta::assert_snapshot!("bootstrap_service", yaml(&desired.bootstrap_service));
@@ -44,7 +44,7 @@ fn pod_template_overrides_and_rack_awareness_reach_the_pods() {
     });
     s.storage.delete_claim = true;
     s.metrics.enabled = false;
-    let desired = build(&cluster(s), None);
+    let desired = build(&cluster(s), None, 3);
     insta::assert_snapshot!("stateful_set_with_overrides", yaml(&desired.stateful_set));
     let ports = desired.bootstrap_service.spec.unwrap().ports.unwrap();
     assert_eq!(ports.len(), 1, "no metrics port when metrics are off");
@@ -63,26 +63,26 @@ fn the_same_input_builds_byte_identical_objects() {
         .concat()
     };
     assert_eq!(
-        all(build(&cluster(spec()), None)),
-        all(build(&cluster(spec()), None))
+        all(build(&cluster(spec()), None, 3)),
+        all(build(&cluster(spec()), None, 3))
     );
 }
 
 #[test]
 fn a_config_change_changes_the_pod_template_and_nothing_else_does() {
-    let base = build(&cluster(spec()), None);
+    let base = build(&cluster(spec()), None, 3);
     let mut changed = spec();
     changed
         .config
         .insert("log.retention.ms".into(), "1000".into());
-    let after = build(&cluster(changed), None);
+    let after = build(&cluster(changed), None, 3);
     assert_ne!(
         base.stateful_set.spec.as_ref().unwrap().template,
         after.stateful_set.spec.as_ref().unwrap().template
     );
     let mut replicas_only = spec();
     replicas_only.replicas = 5;
-    let scaled = build(&cluster(replicas_only), None);
+    let scaled = build(&cluster(replicas_only), None, 5);
     assert_eq!(
         base.stateful_set.spec.as_ref().unwrap().template.metadata,
         scaled.stateful_set.spec.as_ref().unwrap().template.metadata,
@@ -92,10 +92,10 @@ fn a_config_change_changes_the_pod_template_and_nothing_else_does() {
 
 #[test]
 fn existing_claim_templates_are_kept_when_storage_grows() {
-    let first = build(&cluster(spec()), None).stateful_set;
+    let first = build(&cluster(spec()), None, 3).stateful_set;
     let mut bigger = spec();
     bigger.storage.size = "50Gi".into();
-    let again = build(&cluster(bigger), Some(&first)).stateful_set;
+    let again = build(&cluster(bigger), Some(&first), 3).stateful_set;
     assert_eq!(
         first.spec.unwrap().volume_claim_templates,
         again.spec.unwrap().volume_claim_templates
