@@ -174,6 +174,19 @@ fn balance_replicas(
     partitions: &[PartitionLoad],
     assigned: &mut [Vec<i32>],
 ) {
+    // Replicas per (topic, broker): among equally cheap moves, the one
+    // from the topic most crowded on the fullest broker goes first, so each
+    // topic (and its traffic) spreads over the added brokers too.
+    let mut per_topic: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+    for (p, replicas) in partitions.iter().zip(assigned.iter()) {
+        for r in replicas {
+            *per_topic.entry((p.topic.as_str(), *r)).or_default() += 1;
+        }
+    }
+    let mut totals: BTreeMap<&str, i64> = BTreeMap::new();
+    for (p, replicas) in partitions.iter().zip(assigned.iter()) {
+        *totals.entry(p.topic.as_str()).or_default() += replicas.len() as i64;
+    }
     // Each step lowers the spread between the fullest and emptiest broker
     // or stops, so this ends; the bound guards against a rack deadlock.
     for _ in 0..partitions.len() * 4 + 16 {
@@ -203,14 +216,24 @@ fn balance_replicas(
                 if state.racks_of(&after, None).len() < before {
                     return None;
                 }
-                Some((partitions[i].size, i, at))
+                let topic = partitions[i].topic.as_str();
+                // Relative to the topic's size, so a small topic is not
+                // left behind a big one.
+                let crowding = (per_topic.get(&(topic, full)).copied().unwrap_or(0)
+                    - per_topic.get(&(topic, empty)).copied().unwrap_or(0))
+                    * 1000
+                    / totals.get(topic).copied().unwrap_or(1).max(1);
+                Some((partitions[i].size, std::cmp::Reverse(crowding), i, at))
             })
             .min();
-        let Some((_, i, at)) = candidate else {
+        let Some((_, _, i, at)) = candidate else {
             return;
         };
         assigned[i][at] = empty;
         state.shift(full, empty);
+        let topic = partitions[i].topic.as_str();
+        *per_topic.entry((topic, full)).or_default() -= 1;
+        *per_topic.entry((topic, empty)).or_default() += 1;
     }
 }
 
@@ -411,5 +434,33 @@ mod tests {
                 brokers: 2,
             })
         );
+    }
+
+    #[test]
+    fn every_topic_spreads_over_added_brokers_not_only_the_first_ones() {
+        let mut partitions = Vec::new();
+        for (topic, count) in [("a", 6), ("big", 50)] {
+            for p in 0..count {
+                partitions.push(PartitionLoad {
+                    topic: topic.into(),
+                    partition: p,
+                    replicas: vec![p % 3, (p + 1) % 3, (p + 2) % 3],
+                    size: 1,
+                });
+            }
+        }
+        let moves = plan(&brokers(&[0, 1, 2, 3, 4]), &partitions).unwrap();
+        for topic in ["a", "big"] {
+            for new in [3, 4] {
+                let held = moves
+                    .iter()
+                    .filter(|m| m.topic == topic && m.target.contains(&new))
+                    .count();
+                assert!(
+                    held >= 2,
+                    "{topic} has {held} replicas on broker {new}: {moves:?}"
+                );
+            }
+        }
     }
 }

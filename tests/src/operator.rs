@@ -95,6 +95,23 @@ impl Drop for Operator {
     }
 }
 
+/// helm, from PATH or where `charts/test-chart.sh` installs it.
+fn helm() -> Option<PathBuf> {
+    let on_path = Command::new("sh")
+        .args(["-c", "command -v helm"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let tools = std::env::var("WEIR_TOOLS")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| Path::new(&h).join(".cache/weir/tools")))
+        .ok()
+        .map(|t| t.join("bin/helm"))
+        .filter(|p| p.exists());
+    on_path.or(tools)
+}
+
 /// The repository's `crds/` folder.
 pub fn crds_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds")
@@ -143,6 +160,94 @@ impl KubeEnv {
         let mut operator = Operator::start(&config, &self.ns, "weir-operator-e2e");
         operator.wait_for_log("elected leader");
         self.operator = Some(operator);
+    }
+
+    /// Installs the operator's Helm chart into `weir-system` (ServiceAccount,
+    /// RBAC, leader-election Role; its Deployment stays pending, since the
+    /// kubelet stand-in runs only brokers) and starts the operator with the
+    /// chart's ServiceAccount token: it runs with exactly the chart's
+    /// permissions. Without helm (installed by `charts/test-chart.sh`)
+    /// the operator runs as admin, with a printed note; under `CI=true`
+    /// that fails.
+    pub fn install_chart_and_start_operator(&mut self) {
+        let Some(helm) = helm() else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "helm is missing: charts/test-chart.sh installs it"
+            );
+            eprintln!("note: helm is missing, so the operator runs as admin (charts/test-chart.sh installs helm)");
+            self.start_operator(None);
+            return;
+        };
+        let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/weir-operator");
+        let rendered = Command::new(helm)
+            .args(["template", "weir"])
+            .arg(&chart)
+            .args(["--namespace", "weir-system"])
+            .output()
+            .expect("run helm");
+        assert!(
+            rendered.status.success(),
+            "helm template: {}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        self.kubectl_ok(&["create", "namespace", "weir-system"]);
+        let file = tempfile::NamedTempFile::new().expect("manifest file");
+        std::fs::write(file.path(), &rendered.stdout).expect("write manifests");
+        self.kubectl_ok(&[
+            "apply",
+            "--server-side",
+            "-n",
+            "weir-system",
+            "-f",
+            &file.path().display().to_string(),
+        ]);
+        let token = self.kubectl_ok(&[
+            "create",
+            "token",
+            "weir-weir-operator",
+            "-n",
+            "weir-system",
+            "--duration",
+            "2h",
+        ]);
+        let config = self.kubeconfig.with_file_name("operator.kubeconfig");
+        std::fs::copy(&self.kubeconfig, &config).expect("copy kubeconfig");
+        let with = |args: &[&str]| {
+            let mut all = args.to_vec();
+            let path = config.display().to_string();
+            all.extend(["--kubeconfig", &path]);
+            let out = self.plane.kubectl(&all);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        with(&[
+            "config",
+            "set-credentials",
+            "operator",
+            &format!("--token={}", token.trim()),
+        ]);
+        with(&["config", "set-context", "--current", "--user=operator"]);
+        let mut operator = Operator::start(&config, "weir-system", "weir-operator-e2e");
+        operator.wait_for_log("elected leader");
+        self.operator = Some(operator);
+    }
+
+    /// Stops the operator (SIGKILL: as a crashed or evicted pod) and starts
+    /// a new one with the same credentials.
+    pub fn restart_operator(&mut self) {
+        let chart_config = self.kubeconfig.with_file_name("operator.kubeconfig");
+        self.operator = None;
+        if chart_config.exists() {
+            let mut operator = Operator::start(&chart_config, "weir-system", "weir-operator-e2e-2");
+            operator.wait_for_log("elected leader");
+            self.operator = Some(operator);
+        } else {
+            self.start_operator(None);
+        }
     }
 
     /// Runs kubectl and fails the test if it fails; returns its stdout.
@@ -219,7 +324,7 @@ impl KubeEnv {
             .map(Operator::log)
             .unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(60)..].join("\n")
+        lines[lines.len().saturating_sub(400)..].join("\n")
     }
 
     /// The status of a condition of an object, e.g. `Ready`.
@@ -317,4 +422,13 @@ spec:
   config:
 {config}"
     )
+}
+
+impl Drop for KubeEnv {
+    fn drop(&mut self) {
+        // A failed scenario shows what the operator did.
+        if std::thread::panicking() {
+            eprintln!("operator log (tail):\n{}", self.operator_log_tail());
+        }
+    }
 }

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use weir_e2e::cluster::create_topic;
 use weir_e2e::operator::{cluster_yaml, KubeEnv};
 use weir_e2e::workload::{assert_nothing_lost, verify, Tail, Workload};
@@ -62,19 +64,262 @@ fn ready(env: &KubeEnv, cluster: &str, within: Duration) -> serde_json::Value {
     })
 }
 
+/// Replicas of every partition of `topic`, as a client sees them.
+fn replicas(bootstrap: &str, topic: &str) -> Vec<Vec<i32>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("metadata client");
+    let Ok(md) = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
+        return vec![];
+    };
+    let mut out: Vec<(i32, Vec<i32>)> = md
+        .topics()
+        .iter()
+        .flat_map(|t| {
+            t.partitions()
+                .iter()
+                .map(|p| (p.id(), p.replicas().to_vec()))
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+fn ids(value: &serde_json::Value) -> Vec<i64> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
+fn set_replicas(env: &KubeEnv, cluster: &str, replicas: i32) {
+    env.kubectl_ok(&[
+        "patch",
+        "kafkacluster",
+        cluster,
+        "-n",
+        NS,
+        "--type=merge",
+        "-p",
+        &format!("{{\"spec\":{{\"replicas\":{replicas}}}}}"),
+    ]);
+}
+
+fn operation_phase(c: &serde_json::Value) -> String {
+    c["status"]["operation"]["phase"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[test]
-fn three_brokers_form_one_cluster_that_serves_clients() {
+fn installed_from_the_chart_three_brokers_form_one_cluster_and_outlive_the_operator() {
     let Some(mut env) = KubeEnv::start_or_skip(NS) else {
         return;
     };
-    env.start_operator(None);
+    env.install_chart_and_start_operator();
     env.apply(&cluster_yaml("demo", 3, "0.1.0", &[]));
     let status = ready(&env, "demo", Duration::from_secs(180));
     println!(
         "{}",
         serde_json::to_string_pretty(&status["status"]).unwrap_or_default()
     );
+    assert_eq!(ids(&status["status"]["quorumVoters"]), vec![0, 1, 2]);
+    assert_eq!(ids(&status["status"]["liveBrokers"]), vec![0, 1, 2]);
+    assert!(status["status"]["controller"]
+        .as_i64()
+        .is_some_and(|c| (0..3).contains(&c)));
+    assert_eq!(status["status"]["underReplicatedPartitions"], 0);
+    let columns = env.kubectl_ok(&["get", "kafkacluster", "demo", "-n", NS]);
+    assert!(
+        columns.contains("CONTROLLER") && columns.contains("URP"),
+        "{columns}"
+    );
+
     let traffic = Traffic::start("demo", "orders", 6, 3);
-    std::thread::sleep(Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(5));
+    // Every partition is replicated over the three brokers of one cluster.
+    for r in replicas(&bootstrap("demo"), "orders") {
+        let mut r = r.clone();
+        r.sort_unstable();
+        assert_eq!(r, vec![0, 1, 2]);
+    }
+    // The operator going away, even with the API server hung, leaves the
+    // brokers serving.
+    let apiserver = env.plane.apiserver_pid().to_string();
+    let paused = std::process::Command::new("kill")
+        .args(["-STOP", &apiserver])
+        .status();
+    assert!(paused.is_ok_and(|s| s.success()));
+    let exit = env.operator.as_mut().map(|o| o.terminate_and_wait());
+    let _ = std::process::Command::new("kill")
+        .args(["-CONT", &apiserver])
+        .status();
+    assert!(
+        exit.is_some_and(|s| s.success()),
+        "{}",
+        env.operator_log_tail()
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    traffic.finish();
+}
+
+#[test]
+fn scaling_up_rebalances_onto_new_brokers_and_scaling_down_drains_them_first() {
+    let Some(mut env) = KubeEnv::start_or_skip(NS) else {
+        return;
+    };
+    env.start_operator(None);
+    env.apply(&cluster_yaml("demo", 3, "0.1.0", &[]));
+    ready(&env, "demo", Duration::from_secs(180));
+    let traffic = Traffic::start("demo", "orders", 10, 3);
+    std::thread::sleep(Duration::from_secs(3));
+
+    // 3 → 5: the new brokers join and get a fair share of the replicas.
+    set_replicas(&env, "demo", 5);
+    let holds_share = |broker: i32| {
+        replicas(&bootstrap("demo"), "orders")
+            .iter()
+            .filter(|r| r.contains(&broker))
+            .count()
+            >= 4
+    };
+    let scaled = env.wait_for("kafkacluster/demo", Duration::from_secs(300), |c| {
+        KubeEnv::is_true(c, "Ready")
+            && ids(&c["status"]["liveBrokers"]).len() == 5
+            && c["status"]["operation"].is_null()
+            && holds_share(3)
+            && holds_share(4)
+    });
+    println!(
+        "scaled up: {}",
+        serde_json::to_string_pretty(&scaled["status"]).unwrap_or_default()
+    );
+    let after_up = replicas(&bootstrap("demo"), "orders");
+    for new in [3, 4] {
+        let held = after_up.iter().filter(|r| r.contains(&new)).count();
+        assert!(
+            held >= 4,
+            "broker {new} holds {held} of 30 replicas: {after_up:?}"
+        );
+    }
+    let events = env.events();
+    assert!(events.iter().any(|(r, _)| r == "Rebalancing"), "{events:?}");
+
+    // A topic with replication factor 4 cannot live on 3 brokers: the
+    // scale-down is refused, nothing moves, the cluster keeps running.
+    create_topic(&bootstrap("demo"), "wide", 2, 4, &[]);
+    set_replicas(&env, "demo", 3);
+    let refused = env.wait_for("kafkacluster/demo", Duration::from_secs(120), |c| {
+        KubeEnv::condition(c, "Degraded")
+            .is_some_and(|(s, r, _)| s == "True" && r == "ScaleDownRefused")
+    });
+    let (_, _, why) = KubeEnv::condition(&refused, "Degraded").unwrap_or_default();
+    assert!(
+        why.contains("wide") && why.contains("replication factor 4"),
+        "{why}"
+    );
+    assert_eq!(ids(&refused["status"]["liveBrokers"]).len(), 5);
+    let sts = env.get("statefulset/demo-broker").expect("statefulset");
+    assert_eq!(
+        sts["spec"]["replicas"], 5,
+        "a refused scale-down changes nothing"
+    );
+
+    // Without it, 5 → 3 drains brokers 3 and 4; the operator is killed in
+    // the middle and its successor carries on from what it observes.
+    let admin = weir_e2e::cluster::admin(&bootstrap("demo"));
+    let deleted = weir_e2e::cluster::block_on(
+        admin.delete_topics(&["wide"], &rdkafka::admin::AdminOptions::new()),
+    );
+    assert!(deleted.is_ok());
+    env.wait_for("kafkacluster/demo", Duration::from_secs(120), |c| {
+        c["status"]["operation"]["kind"] == "ScaleDown" && operation_phase(c) != "Refused"
+    });
+    env.restart_operator();
+    let shrunk = env.wait_for("kafkacluster/demo", Duration::from_secs(300), |c| {
+        KubeEnv::is_true(c, "Ready")
+            && ids(&c["status"]["liveBrokers"]) == vec![0, 1, 2]
+            && c["status"]["operation"].is_null()
+    });
+    println!(
+        "scaled down: {}",
+        serde_json::to_string_pretty(&shrunk["status"]).unwrap_or_default()
+    );
+    for r in replicas(&bootstrap("demo"), "orders") {
+        assert!(r.iter().all(|b| *b < 3), "{r:?}");
+    }
+    assert!(env.get("pod/demo-broker-4").is_none() && env.get("pod/demo-broker-3").is_none());
+    // deleteClaim: the removed brokers' claims go with them.
+    let claims_gone = (0..60).any(|_| {
+        std::thread::sleep(Duration::from_secs(1));
+        env.get("pvc/data-demo-broker-4").is_none()
+    });
+    assert!(
+        claims_gone,
+        "the removed broker's claim follows deleteClaim"
+    );
+    let events = env.events();
+    assert!(
+        events.iter().any(|(r, _)| r == "UnregisteredBroker"),
+        "{events:?}"
+    );
+    traffic.finish();
+}
+
+#[test]
+fn version_and_config_changes_roll_one_broker_at_a_time_controller_last() {
+    let Some(mut env) = KubeEnv::start_or_skip(NS) else {
+        return;
+    };
+    env.start_operator(None);
+    env.apply(&cluster_yaml("demo", 3, "0.1.0", &[]));
+    let before = ready(&env, "demo", Duration::from_secs(180));
+    let controller = before["status"]["controller"].as_i64().unwrap_or(-1);
+    let traffic = Traffic::start("demo", "orders", 6, 3);
+    std::thread::sleep(Duration::from_secs(3));
+
+    env.apply(&cluster_yaml("demo", 3, "0.2.0", &[]));
+    let rolled = env.wait_for("kafkacluster/demo", Duration::from_secs(400), |c| {
+        KubeEnv::is_true(c, "Ready") && c["status"]["version"] == "0.2.0"
+    });
+    println!(
+        "rolled: {}",
+        serde_json::to_string_pretty(&rolled["status"]).unwrap_or_default()
+    );
+    let restarts: Vec<String> = env
+        .events()
+        .into_iter()
+        .filter(|(r, _)| r == "RestartingBroker")
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(restarts.len(), 3, "{restarts:?}");
+    assert!(
+        restarts
+            .iter()
+            .all(|m| m.contains("0.1.0") && m.contains("0.2.0")),
+        "{restarts:?}"
+    );
+    assert!(
+        restarts[2].contains(&format!("demo-broker-{controller}")),
+        "the controller ({controller}) restarts last: {restarts:?}"
+    );
+
+    env.apply(&cluster_yaml(
+        "demo",
+        3,
+        "0.2.0",
+        &[("log.retention.ms", "86400000")],
+    ));
+    env.wait_for("kafkacluster/demo", Duration::from_secs(400), |c| {
+        KubeEnv::is_true(c, "Ready") && c["status"]["operation"].is_null()
+    });
+    let config_restarts = env
+        .events()
+        .into_iter()
+        .filter(|(r, m)| r == "RestartingBroker" && m.contains("configuration"))
+        .count();
+    assert_eq!(config_restarts, 3);
     traffic.finish();
 }

@@ -83,17 +83,18 @@ pub async fn carry_out(
     let registered: BTreeSet<i32> = view.brokers.iter().map(|b| b.id).collect();
     // Cordon the brokers that go; lift cordons the operator no longer
     // wants (a scale-down given up, a broker back in the spec).
+    // A broker's own configs are asked of and set through that broker, as
+    // Kafka requires.
     for b in view.brokers.iter().filter(|b| !b.fenced) {
+        let mut own = AdminClient::connect(&address(cluster, b.id)).await?;
         let wanted = decision.cordon.contains(&b.id);
-        let set = admin.broker_configs(b.id).await?.contains_key(CORDON);
+        let set = own.broker_configs(b.id).await?.contains_key(CORDON);
         if wanted && !set {
-            admin
-                .alter_broker_configs(Some(b.id), &[(CORDON, Some("*".into()))])
+            own.alter_broker_configs(Some(b.id), &[(CORDON, Some("*".into()))])
                 .await?;
             done.cordoned.push(b.id);
         } else if !wanted && set && b.id < cluster.spec.replicas {
-            admin
-                .alter_broker_configs(Some(b.id), &[(CORDON, None)])
+            own.alter_broker_configs(Some(b.id), &[(CORDON, None)])
                 .await?;
         }
     }
@@ -194,7 +195,8 @@ pub fn operation(
             "Draining",
             format!("{n} partition(s) moving off broker(s) {leaving}"),
         ),
-        Step::Waiting(why) => ("ScaleDown", "Draining", why.clone()),
+        Step::Waiting(Purpose::Rebalance, why) => ("ScaleUp", "Rebalancing", why.clone()),
+        Step::Waiting(Purpose::Drain, why) => ("ScaleDown", "Draining", why.clone()),
         Step::Unregister(ids) => (
             "ScaleDown",
             "Unregistering",

@@ -154,6 +154,7 @@ async fn reconcile_inner(cluster: &KafkaCluster, ctx: &Context) -> Result<Action
         Ok(()) => {
             let decision =
                 scale::decide(desired, current, cluster.spec.rebalance.on_scale_up, view);
+            tracing::debug!(cluster = %name, ?decision, "scale decision");
             let desired_objects =
                 build::build(cluster, observed.stateful_set.as_ref(), decision.replicas);
             match apply::apply(client, &ns, &desired_objects, &observed).await {

@@ -35,8 +35,9 @@ pub enum Step {
     Move(Purpose, Vec<PlannedMove>),
     /// Moves are in progress on this many partitions.
     Moving(Purpose, i32),
-    /// Drained, but partitions are still catching up; the reason.
-    Waiting(String),
+    /// Waiting before the next step (partitions catching up, the cluster
+    /// unreachable); the reason.
+    Waiting(Purpose, String),
     /// Remove these stopped brokers' registrations.
     Unregister(Vec<i32>),
     /// The scale-down is refused; the reason. Nothing changes.
@@ -132,7 +133,10 @@ fn scale_down(desired: i32, current: i32, view: Option<&ClusterView>) -> Decisio
     let Some(view) = view else {
         return decision(
             current,
-            Step::Waiting("the cluster cannot be reached to drain the brokers".into()),
+            Step::Waiting(
+                Purpose::Drain,
+                "the cluster cannot be reached to drain the brokers".into(),
+            ),
         );
     };
     let refuse = |reason: String| Decision {
@@ -184,13 +188,16 @@ fn scale_down(desired: i32, current: i32, view: Option<&ClusterView>) -> Decisio
     {
         return decision(
             current,
-            Step::Waiting(format!(
-                "{}-{} is not fully in sync ({} of {} replicas)",
-                p.topic,
-                p.partition,
-                p.isr.len(),
-                p.replicas.len()
-            )),
+            Step::Waiting(
+                Purpose::Drain,
+                format!(
+                    "{}-{} is not fully in sync ({} of {} replicas)",
+                    p.topic,
+                    p.partition,
+                    p.isr.len(),
+                    p.replicas.len()
+                ),
+            ),
         );
     }
     decision(desired, Step::Steady)
@@ -302,7 +309,7 @@ mod tests {
         catching_up.partitions[0].isr = vec![0, 1];
         let d = decide(3, Some(5), true, Some(&catching_up));
         assert!(
-            matches!(d.step, Step::Waiting(_)) && d.replicas == 5,
+            matches!(d.step, Step::Waiting(Purpose::Drain, _)) && d.replicas == 5,
             "{d:?}"
         );
         let drained = decide(3, Some(5), true, Some(&view(5, THREE)));
@@ -340,6 +347,6 @@ mod tests {
     fn a_scale_down_waits_when_the_cluster_cannot_be_reached() {
         let d = decide(3, Some(5), true, None);
         assert_eq!(d.replicas, 5);
-        assert!(matches!(d.step, Step::Waiting(_)));
+        assert!(matches!(d.step, Step::Waiting(Purpose::Drain, _)));
     }
 }
