@@ -27,8 +27,12 @@ pub async fn propose(broker: &Broker, partition: &Partition, proposal: IsrPropos
     });
     if let Err(e) = broker.control(request).await {
         tracing::info!(topic = %partition.topic, partition = partition.index, reason = %e, "ISR change refused");
-        partition.isr_change_failed();
     }
+    // Accepted or not, the proposal is over. An accepted one that changed
+    // nothing (the controller's ISR already matched) brings no new
+    // partition epoch back to end it, and the leader would never propose
+    // again.
+    partition.isr_proposal_answered();
 }
 
 /// Checks the led partitions for lagging followers every half

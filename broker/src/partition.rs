@@ -691,8 +691,9 @@ impl Partition {
         })
     }
 
-    /// The controller refused or lost an ISR proposal: it may be made again.
-    pub fn isr_change_failed(&self) {
+    /// The controller answered an ISR proposal (refused it, or accepted one
+    /// the image already reflects): another may be made.
+    pub fn isr_proposal_answered(&self) {
         self.lock().isr_change_pending = false;
     }
 

@@ -103,6 +103,17 @@ impl Kubelet {
         self.root.path().join("claims").join(claim)
     }
 
+    /// Copies every pod's log to `dest` (kept after the test, for a failed
+    /// scenario's post-mortem).
+    pub fn keep_logs(&self, dest: &Path) {
+        let _ = std::fs::create_dir_all(dest);
+        if let Ok(entries) = std::fs::read_dir(self.root.path().join("logs")) {
+            for e in entries.flatten() {
+                let _ = std::fs::copy(e.path(), dest.join(e.file_name()));
+            }
+        }
+    }
+
     /// Everything the pod's processes wrote, across restarts.
     pub fn pod_log(&self, pod: &str) -> String {
         std::fs::read_to_string(self.root.path().join("logs").join(format!("{pod}.log")))

@@ -396,8 +396,6 @@ pub fn cluster_yaml(
         ("offsets.topic.replication.factor", "3"),
         ("min.insync.replicas", "2"),
         ("num.partitions", "3"),
-        ("auto.leader.rebalance.enable", "true"),
-        ("leader.imbalance.check.interval.seconds", "5"),
     ];
     for (k, v) in extra_config {
         config.retain(|(key, _)| key != k);
@@ -429,6 +427,12 @@ impl Drop for KubeEnv {
         // A failed scenario shows what the operator did.
         if std::thread::panicking() {
             eprintln!("operator log (tail):\n{}", self.operator_log_tail());
+            let dest = std::env::temp_dir().join(format!("weir-kube-logs-{}", std::process::id()));
+            self.kubelet.keep_logs(&dest);
+            if let Some(op) = &self.operator {
+                let _ = std::fs::write(dest.join("operator.log"), op.log());
+            }
+            eprintln!("broker and operator logs kept in {}", dest.display());
         }
     }
 }

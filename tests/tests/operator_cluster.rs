@@ -30,8 +30,13 @@ struct Traffic {
 
 impl Traffic {
     fn start(cluster: &str, topic: &str, partitions: i32, rf: i32) -> Traffic {
+        create_topic(&bootstrap(cluster), topic, partitions, rf, &[]);
+        Traffic::on(cluster, topic, partitions)
+    }
+
+    /// Traffic on a topic that exists already.
+    fn on(cluster: &str, topic: &str, partitions: i32) -> Traffic {
         let bootstrap = bootstrap(cluster);
-        create_topic(&bootstrap, topic, partitions, rf, &[]);
         let workload = Workload::start(&bootstrap, topic, partitions, Duration::from_millis(5));
         let tail = Tail::start(&bootstrap, &format!("{topic}-readers"), topic);
         Traffic {
@@ -321,5 +326,62 @@ fn version_and_config_changes_roll_one_broker_at_a_time_controller_last() {
         .filter(|(r, m)| r == "RestartingBroker" && m.contains("configuration"))
         .count();
     assert_eq!(config_restarts, 3);
+    traffic.finish();
+}
+
+fn topic_yaml(rf: i32) -> String {
+    format!(
+        "apiVersion: weir.dev/v1alpha1
+kind: KafkaTopic
+metadata:
+  name: events
+spec:
+  clusterRef: demo
+  partitions: 4
+  replicationFactor: {rf}
+"
+    )
+}
+
+#[test]
+fn a_kafka_topic_changes_its_replication_factor_by_reassignment() {
+    let Some(mut env) = KubeEnv::start_or_skip(NS) else {
+        return;
+    };
+    env.start_operator(None);
+    env.apply(&cluster_yaml(
+        "demo",
+        3,
+        "0.1.0",
+        &[("min.insync.replicas", "1")],
+    ));
+    ready(&env, "demo", Duration::from_secs(180));
+    env.apply(&topic_yaml(2));
+    env.wait_for("kafkatopic/events", Duration::from_secs(120), |t| {
+        KubeEnv::is_true(t, "Ready")
+    });
+    let traffic = Traffic::on("demo", "events", 4);
+    std::thread::sleep(Duration::from_secs(3));
+
+    env.apply(&topic_yaml(3));
+    let grown = env.wait_for("kafkatopic/events", Duration::from_secs(240), |t| {
+        KubeEnv::is_true(t, "Ready")
+            && replicas(&bootstrap("demo"), "events")
+                .iter()
+                .all(|r| r.len() == 3)
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&grown["status"]).unwrap_or_default()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+
+    env.apply(&topic_yaml(2));
+    env.wait_for("kafkatopic/events", Duration::from_secs(240), |t| {
+        KubeEnv::is_true(t, "Ready")
+            && replicas(&bootstrap("demo"), "events")
+                .iter()
+                .all(|r| r.len() == 2)
+    });
     traffic.finish();
 }

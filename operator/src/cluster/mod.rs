@@ -347,13 +347,23 @@ async fn roll(
         roll::RollStep::Restart { pod, reason } => {
             apply::restart_pod(&ctx.client, ns, &pod).await?;
             let note = format!("restarting {pod}: {reason}");
-            publish(
+            // One Event per pod: Events about the same object with the same
+            // reason would otherwise merge into one series.
+            let about = ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: Some(pod.clone()),
+                namespace: Some(ns.to_string()),
+                ..ObjectReference::default()
+            };
+            publish_about(
                 ctx,
                 cluster,
                 EventType::Normal,
                 "RestartingBroker",
                 "Roll",
                 note.clone(),
+                Some(about),
             )
             .await;
             (

@@ -5,8 +5,12 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use super::build::bootstrap_service;
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+
+use super::build::{bootstrap_service, config_map, stateful_set};
 use super::health::Health;
+use super::names;
 use super::observe::Observed;
 use super::roll;
 use crate::crd::kafka_cluster::OperationStatus;
@@ -54,6 +58,31 @@ fn carry_transition_times(mut next: Vec<Condition>, previous: &[Condition]) -> V
     next
 }
 
+/// Whether the pod runs the spec's image, configuration and restart
+/// request.
+fn runs_spec(cluster: &KafkaCluster, pod: &Pod) -> bool {
+    let image = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone());
+    let annotation = |key: &str| {
+        pod.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .cloned()
+    };
+    let hash = config_map::hash(&config_map::build(cluster));
+    image.is_none_or(|i| i == stateful_set::image(cluster))
+        && annotation(names::CONFIG_HASH_ANNOTATION).is_none_or(|h| h == hash)
+        && annotation(names::RESTART_ANNOTATION).as_deref()
+            == cluster
+                .annotations()
+                .get(names::RESTART_ANNOTATION)
+                .map(String::as_str)
+}
+
 /// What the cluster itself reported and the operation in progress, beside
 /// the Kubernetes objects.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -75,7 +104,16 @@ pub fn compute(
     let generation = cluster.metadata.generation;
     let desired = cluster.spec.replicas;
     let ready = observed.ready_brokers();
-    let outdated = roll::outdated_pods(observed).len();
+    // A pod is outdated when the StatefulSet controller says so, or when it
+    // does not run what the spec asks for yet (the controller may not have
+    // seen the new template when this status is computed).
+    let outdated = roll::outdated_pods(observed).len().max(
+        observed
+            .pods
+            .iter()
+            .filter(|p| !runs_spec(cluster, p))
+            .count(),
+    );
     let previous = cluster.status.clone().unwrap_or_default();
     let pods_ready = ready == desired
         && outdated == 0

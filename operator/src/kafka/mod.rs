@@ -83,6 +83,10 @@ pub struct TopicState {
     pub replication_factor: i32,
     /// Configs set on the topic itself (not defaults).
     pub configs: BTreeMap<String, String>,
+    /// Replicas of each partition, by partition index.
+    pub assignments: Vec<Vec<i32>>,
+    /// Live brokers of the cluster.
+    pub brokers: Vec<i32>,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -223,7 +227,20 @@ impl AdminClient {
             .map_or(0, |p| {
                 i32::try_from(p.replica_nodes.len()).unwrap_or(i32::MAX)
             });
+        let mut assignments: Vec<(i32, Vec<i32>)> = t
+            .partitions
+            .iter()
+            .map(|p| {
+                (
+                    p.partition_index,
+                    p.replica_nodes.iter().map(|b| b.0).collect(),
+                )
+            })
+            .collect();
+        assignments.sort();
         Ok(Some(TopicState {
+            assignments: assignments.into_iter().map(|(_, r)| r).collect(),
+            brokers: metadata.brokers.iter().map(|b| b.node_id.0).collect(),
             topic_id: t.topic_id.to_string(),
             partitions: i32::try_from(t.partitions.len()).unwrap_or(i32::MAX),
             replication_factor,

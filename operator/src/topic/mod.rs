@@ -161,6 +161,23 @@ async fn converge(
     let result = async {
         let mut admin = AdminClient::connect(&address).await?;
         let current = admin.describe_topic(&name).await?;
+        // A replication factor change in progress: report it and let it
+        // finish before planning anything else.
+        let moving = admin
+            .reassignments()
+            .await?
+            .keys()
+            .filter(|(t, _)| *t == name)
+            .count();
+        if moving > 0 {
+            return Ok(Err(NotReady {
+                reason: "Reassigning",
+                message: format!(
+                    "{moving} partition(s) moving to replication factor {}",
+                    topic.spec.replication_factor
+                ),
+            }));
+        }
         let steps = match plan::plan(
             topic.spec.partitions,
             topic.spec.replication_factor,
@@ -191,7 +208,25 @@ async fn converge(
                 Step::AlterConfigs { set, delete } => {
                     admin.alter_configs(&name, set, delete).await?
                 }
+                Step::Reassign(targets) => {
+                    let moves: Vec<(String, i32, Vec<i32>)> = targets
+                        .iter()
+                        .map(|(p, r)| (name.clone(), *p, r.clone()))
+                        .collect();
+                    admin.reassign(&moves).await?;
+                }
             }
+        }
+        if let Some(Step::Reassign(targets)) = steps.iter().find(|s| matches!(s, Step::Reassign(_)))
+        {
+            return Ok(Err(NotReady {
+                reason: "Reassigning",
+                message: format!(
+                    "{} partition(s) moving to replication factor {}",
+                    targets.len(),
+                    topic.spec.replication_factor
+                ),
+            }));
         }
         let id = match (steps.is_empty(), current) {
             (true, Some(c)) => c.topic_id,

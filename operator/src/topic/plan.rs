@@ -20,6 +20,9 @@ pub enum Step {
     },
     /// CreatePartitions up to this count.
     AddPartitions(i32),
+    /// AlterPartitionReassignments: each partition to these replicas (a
+    /// replication factor change).
+    Reassign(Vec<(i32, Vec<i32>)>),
     /// IncrementalAlterConfigs.
     AlterConfigs {
         /// Keys to set.
@@ -40,14 +43,13 @@ pub enum Refusal {
         /// Partitions asked for.
         wanted: i32,
     },
-    /// Changing the replication factor needs a partition reassignment, which
-    /// weir does not do yet.
-    #[error("the topic has replication factor {current}; changing it to {wanted} needs a reassignment, which is not supported yet")]
-    ReplicationFactorChange {
-        /// Replication factor now.
-        current: i32,
+    /// More replicas than live brokers to hold them.
+    #[error("replication factor {wanted} needs {wanted} brokers; the cluster has {brokers} live")]
+    TooFewBrokers {
         /// Replication factor asked for.
         wanted: i32,
+        /// Live brokers.
+        brokers: usize,
     },
     /// The replication factor does not fit Kafka's type.
     #[error("replicationFactor {0} is out of range")]
@@ -76,13 +78,14 @@ pub fn plan(
             wanted: partitions,
         });
     }
-    if replication_factor != current.replication_factor {
-        return Err(Refusal::ReplicationFactorChange {
-            current: current.replication_factor,
-            wanted: replication_factor,
-        });
-    }
     let mut steps = Vec::new();
+    if replication_factor != current.replication_factor {
+        steps.push(Step::Reassign(replica_targets(
+            &current.assignments,
+            &current.brokers,
+            replication_factor,
+        )?));
+    }
     if partitions > current.partitions {
         steps.push(Step::AddPartitions(partitions));
     }
@@ -103,6 +106,50 @@ pub fn plan(
     Ok(steps)
 }
 
+/// New replicas for every partition at `rf`: a higher factor adds, to
+/// each partition, the brokers holding the fewest replicas of the topic; a
+/// lower one drops replicas from the end, keeping the preferred leader.
+pub fn replica_targets(
+    assignments: &[Vec<i32>],
+    brokers: &[i32],
+    rf: i32,
+) -> Result<Vec<(i32, Vec<i32>)>, Refusal> {
+    let wanted = usize::try_from(rf).map_err(|_| Refusal::BadReplicationFactor(rf))?;
+    if wanted == 0 || wanted > brokers.len() {
+        return Err(Refusal::TooFewBrokers {
+            wanted: rf,
+            brokers: brokers.len(),
+        });
+    }
+    let mut load: BTreeMap<i32, usize> = brokers.iter().map(|b| (*b, 0)).collect();
+    for r in assignments.iter().flatten() {
+        if let Some(n) = load.get_mut(r) {
+            *n += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for (index, replicas) in assignments.iter().enumerate() {
+        let mut target = replicas.clone();
+        target.truncate(wanted);
+        while target.len() < wanted {
+            let Some(next) = load
+                .iter()
+                .filter(|(b, _)| !target.contains(b))
+                .min_by_key(|(b, n)| (**n, **b))
+                .map(|(b, _)| *b)
+            else {
+                break;
+            };
+            target.push(next);
+            *load.entry(next).or_default() += 1;
+        }
+        if target != *replicas {
+            out.push((i32::try_from(index).unwrap_or(i32::MAX), target));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,7 +163,30 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            assignments: (0..partitions).map(|p| vec![p % 3]).collect(),
+            brokers: vec![0],
         }
+    }
+
+    #[test]
+    fn a_new_replication_factor_reassigns_spreading_the_added_replicas() {
+        let assignments = vec![vec![0, 1], vec![1, 2], vec![2, 0], vec![0, 1]];
+        let up = replica_targets(&assignments, &[0, 1, 2, 3], 3).unwrap();
+        assert_eq!(up.len(), 4);
+        let on_3 = up.iter().filter(|(_, r)| r.contains(&3)).count();
+        assert!(
+            on_3 >= 3,
+            "the empty broker takes the added replicas first: {up:?}"
+        );
+        assert!(up
+            .iter()
+            .all(|(p, r)| r[..2] == assignments[*p as usize][..]));
+        let down = replica_targets(&assignments, &[0, 1, 2, 3], 1).unwrap();
+        assert_eq!(
+            down,
+            vec![(0, vec![0]), (1, vec![1]), (2, vec![2]), (3, vec![0])]
+        );
+        assert!(replica_targets(&assignments, &[0, 1], 3).is_err());
     }
 
     fn configs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -173,7 +243,7 @@ mod tests {
         ));
         assert!(matches!(
             plan(6, 3, &BTreeMap::new(), Some(&current)),
-            Err(Refusal::ReplicationFactorChange { .. })
+            Err(Refusal::TooFewBrokers { .. })
         ));
         assert!(plan(1, 70_000, &BTreeMap::new(), None).is_err());
     }
