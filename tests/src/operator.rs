@@ -432,6 +432,15 @@ impl Drop for KubeEnv {
             if let Some(op) = &self.operator {
                 let _ = std::fs::write(dest.join("operator.log"), op.log());
             }
+            let objects = self.plane.kubectl(&[
+                "get",
+                "kafkaclusters,statefulsets,controllerrevisions,pods,events",
+                "-n",
+                &self.ns,
+                "-o",
+                "yaml",
+            ]);
+            let _ = std::fs::write(dest.join("objects.yaml"), objects.stdout);
             eprintln!("broker and operator logs kept in {}", dest.display());
         }
     }

@@ -159,10 +159,18 @@ async fn reconcile_inner(cluster: &KafkaCluster, ctx: &Context) -> Result<Action
                 build::build(cluster, observed.stateful_set.as_ref(), decision.replicas);
             match apply::apply(client, &ns, &desired_objects, &observed).await {
                 Ok(changes) => {
+                    // A StatefulSet changed just now: what was observed of
+                    // its revisions is stale, and a pod deleted before its
+                    // controller saw the new template would come back with
+                    // the old one. The next reconcile rolls.
+                    let template_changed = changes.iter().any(|c| {
+                        let (Change::Created(what) | Change::Updated(what)) = c;
+                        what.kind.as_deref() == Some("StatefulSet")
+                    });
                     announce_changes(ctx, cluster, changes).await;
                     grow_claims(ctx, cluster, &ns, &observed).await?;
                     state.operation = operate(ctx, cluster, &views, &decision, current).await;
-                    if state.operation.is_none() {
+                    if state.operation.is_none() && !template_changed {
                         state.operation =
                             roll(ctx, cluster, &ns, &observed, decision.replicas, view).await?;
                     }
