@@ -273,16 +273,7 @@ fn scaling_up_rebalances_onto_new_brokers_and_scaling_down_drains_them_first() {
     traffic.finish();
 }
 
-// Ignored until the broker bug it found is fixed: after three restarts in a
-// few seconds, one partition (`__consumer_offsets-0` in every failed run)
-// keeps one follower out of its ISR for good — neither leader it had
-// proposes it again, the follower never logs fetching it — so the next
-// roll (the config change) waits forever, as it must. The version roll
-// itself passes (three restarts, controller last, Events as asserted).
-// Run it with `cargo nextest run -p weir-e2e --test operator_cluster
-// --run-ignored ignored-only`.
 #[test]
-#[ignore = "broker bug: a follower never rejoins one partition's ISR after a fast roll (see the comment)"]
 fn version_and_config_changes_roll_one_broker_at_a_time_controller_last() {
     let Some(mut env) = KubeEnv::start_or_skip(NS) else {
         return;

@@ -56,6 +56,14 @@ impl Log {
     pub fn truncate_to(&mut self, offset: i64, now_ms: i64) -> Result<(), LogError> {
         let offset = offset.max(self.log_start_offset);
         if offset >= self.log_end_offset() {
+            // No batch to cut, but an epoch this broker began at its log end
+            // while it led without writing may be one the new leader never
+            // had; kept, it is the follower's last fetched epoch, the leader
+            // reports divergence on every fetch, and the follower never
+            // rejoins the ISR of an idle partition.
+            if self.epochs.truncate_from(offset) {
+                self.save_epochs()?;
+            }
             return Ok(());
         }
         let doomed: Vec<i64> = self
@@ -280,6 +288,23 @@ mod tests {
         let reopened = Log::open(b.path(), config(), NOW).unwrap();
         assert_eq!(reopened.log_end_offset(), 7);
         assert_eq!(reopened.latest_epoch(), 3);
+    }
+
+    #[test]
+    fn truncating_at_the_log_end_forgets_an_epoch_begun_there_without_batches() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (_leader, mut follower) = replicated(a.path(), b.path());
+        let end = follower.log_end_offset();
+        let before = follower.latest_epoch();
+        // It led an idle partition for a while: an epoch with no batch.
+        follower.begin_epoch(before + 5).unwrap();
+        assert_eq!(follower.latest_epoch(), before + 5);
+        follower.truncate_to(end, NOW).unwrap();
+        assert_eq!(follower.log_end_offset(), end);
+        assert_eq!(follower.latest_epoch(), before, "the empty epoch is gone");
+        drop(follower);
+        let reopened = Log::open(b.path(), config(), NOW).unwrap();
+        assert_eq!(reopened.latest_epoch(), before);
     }
 
     #[test]

@@ -355,13 +355,20 @@ async fn roll(
         roll::RollStep::Restart { pod, reason } => {
             apply::restart_pod(&ctx.client, ns, &pod).await?;
             let note = format!("restarting {pod}: {reason}");
-            // One Event per pod: Events about the same object with the same
-            // reason would otherwise merge into one series.
+            // One Event per restart: Events about the same objects with the
+            // same reason merge into one series (keeping the first note), so
+            // the pod is named with its uid, which each restart renews.
+            let uid = observed
+                .pods
+                .iter()
+                .find(|p| p.metadata.name.as_deref() == Some(pod.as_str()))
+                .and_then(|p| p.metadata.uid.clone());
             let about = ObjectReference {
                 api_version: Some("v1".into()),
                 kind: Some("Pod".into()),
                 name: Some(pod.clone()),
                 namespace: Some(ns.to_string()),
+                uid,
                 ..ObjectReference::default()
             };
             publish_about(
