@@ -190,6 +190,10 @@ fn a_cordoned_broker_gets_no_new_replicas() {
     for r in block_on(admin.create_topics([&two], &options)).expect("answer") {
         r.expect("created");
     }
+    // Broker 0 learns of the new topic from the metadata log a moment later.
+    cluster.wait_until("broker 0 knows topic two", Duration::from_secs(10), |c| {
+        (0..4).all(|p| c.partition_view(0, "two", p).is_some())
+    });
     for p in 0..4 {
         let view = cluster.partition_view(0, "two", p).expect("metadata");
         assert!(!view.replicas.contains(&2), "{view:?}");
