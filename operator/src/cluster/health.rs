@@ -116,36 +116,13 @@ pub fn judge(views: &[(i32, ClusterView)], desired: i32, cluster_id: &str) -> He
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::cluster::{BrokerInfo, PartitionInfo};
+    use crate::cluster::tests::cluster_view;
 
     fn view(brokers: &[i32], partitions: &[(&[i32], &[i32])]) -> ClusterView {
-        ClusterView {
-            cluster_id: "c1".into(),
-            controller: 0,
-            brokers: brokers
-                .iter()
-                .map(|id| BrokerInfo {
-                    id: *id,
-                    rack: None,
-                    fenced: false,
-                })
-                .collect(),
-            voters: vec![0, 1, 2],
-            throttled_topics: vec![],
-            partitions: partitions
-                .iter()
-                .enumerate()
-                .map(|(i, (replicas, isr))| PartitionInfo {
-                    topic: "t".into(),
-                    partition: i32::try_from(i).unwrap_or(0),
-                    leader: isr.first().copied().unwrap_or(-1),
-                    replicas: replicas.to_vec(),
-                    isr: isr.to_vec(),
-                    min_isr: 2,
-                    reassigning: false,
-                })
-                .collect(),
-        }
+        let partitions: Vec<(&[i32], &[i32], i32)> =
+            partitions.iter().map(|(r, isr)| (*r, *isr, 2)).collect();
+        let count = i32::try_from(brokers.len()).unwrap_or(0);
+        cluster_view(count, 0, &partitions)
     }
 
     #[test]

@@ -186,35 +186,10 @@ fn ordinal(pod: &str) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::tests::{observed_with_pods, pod};
-    use crate::kafka::cluster::{BrokerInfo, PartitionInfo};
+    use crate::cluster::tests::{cluster_view, observed_with_pods, pod};
 
     fn view(controller: i32, partitions: &[(&[i32], &[i32], i32)]) -> ClusterView {
-        ClusterView {
-            cluster_id: "c".into(),
-            controller,
-            brokers: (0..3)
-                .map(|id| BrokerInfo {
-                    id,
-                    rack: None,
-                    fenced: false,
-                })
-                .collect(),
-            voters: vec![0, 1, 2],
-            throttled_topics: vec![],
-            partitions: partitions
-                .iter()
-                .map(|(replicas, isr, min_isr)| PartitionInfo {
-                    topic: "t".into(),
-                    partition: 0,
-                    leader: isr.first().copied().unwrap_or(-1),
-                    replicas: replicas.to_vec(),
-                    isr: isr.to_vec(),
-                    min_isr: *min_isr,
-                    reassigning: false,
-                })
-                .collect(),
-        }
+        cluster_view(3, controller, partitions)
     }
 
     fn restarted(step: RollStep) -> String {

@@ -238,35 +238,12 @@ fn loads(view: &ClusterView) -> Vec<PartitionLoad> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::cluster::{BrokerInfo, PartitionInfo};
+    use crate::cluster::tests::cluster_view;
 
     fn view(brokers: i32, partitions: &[&[i32]]) -> ClusterView {
-        ClusterView {
-            cluster_id: "c".into(),
-            controller: 0,
-            brokers: (0..brokers)
-                .map(|id| BrokerInfo {
-                    id,
-                    rack: None,
-                    fenced: false,
-                })
-                .collect(),
-            voters: vec![0, 1, 2],
-            throttled_topics: vec![],
-            partitions: partitions
-                .iter()
-                .enumerate()
-                .map(|(i, r)| PartitionInfo {
-                    topic: "t".into(),
-                    partition: i32::try_from(i).unwrap_or(0),
-                    leader: r[0],
-                    replicas: r.to_vec(),
-                    isr: r.to_vec(),
-                    min_isr: 2,
-                    reassigning: false,
-                })
-                .collect(),
-        }
+        let partitions: Vec<(&[i32], &[i32], i32)> =
+            partitions.iter().map(|r| (*r, *r, 2)).collect();
+        cluster_view(brokers, 0, &partitions)
     }
 
     const THREE: &[&[i32]] = &[&[0, 1, 2], &[1, 2, 0], &[2, 0, 1], &[0, 2, 1]];

@@ -58,29 +58,44 @@ fn carry_transition_times(mut next: Vec<Condition>, previous: &[Condition]) -> V
     next
 }
 
-/// Whether the pod runs the spec's image, configuration and restart
-/// request.
-fn runs_spec(cluster: &KafkaCluster, pod: &Pod) -> bool {
-    let image = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.containers.first())
-        .and_then(|c| c.image.clone());
-    let annotation = |key: &str| {
-        pod.metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(key))
-            .cloned()
-    };
-    let hash = config_map::hash(&config_map::build(cluster));
-    image.is_none_or(|i| i == stateful_set::image(cluster))
-        && annotation(names::CONFIG_HASH_ANNOTATION).is_none_or(|h| h == hash)
-        && annotation(names::RESTART_ANNOTATION).as_deref()
-            == cluster
+/// What the spec asks every broker pod to run: its image, configuration
+/// hash and restart request, computed once per status.
+struct SpecTemplate {
+    image: String,
+    config_hash: String,
+    restart: Option<String>,
+}
+
+impl SpecTemplate {
+    fn of(cluster: &KafkaCluster) -> SpecTemplate {
+        SpecTemplate {
+            image: stateful_set::image(cluster),
+            config_hash: config_map::hash(&config_map::build(cluster)),
+            restart: cluster
                 .annotations()
                 .get(names::RESTART_ANNOTATION)
+                .cloned(),
+        }
+    }
+
+    /// Whether the pod runs it.
+    fn runs_on(&self, pod: &Pod) -> bool {
+        let image = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.first())
+            .and_then(|c| c.image.as_deref());
+        let annotation = |key: &str| {
+            pod.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(key))
                 .map(String::as_str)
+        };
+        image.is_none_or(|i| i == self.image)
+            && annotation(names::CONFIG_HASH_ANNOTATION).is_none_or(|h| h == self.config_hash)
+            && annotation(names::RESTART_ANNOTATION) == self.restart.as_deref()
+    }
 }
 
 /// What the cluster itself reported and the operation in progress, beside
@@ -107,11 +122,12 @@ pub fn compute(
     // A pod is outdated when the StatefulSet controller says so, or when it
     // does not run what the spec asks for yet (the controller may not have
     // seen the new template when this status is computed).
+    let template = SpecTemplate::of(cluster);
     let outdated = roll::outdated_pods(observed).len().max(
         observed
             .pods
             .iter()
-            .filter(|p| !runs_spec(cluster, p))
+            .filter(|p| !template.runs_on(p))
             .count(),
     );
     let previous = cluster.status.clone().unwrap_or_default();

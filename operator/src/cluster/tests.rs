@@ -14,6 +14,7 @@ use super::observe::Observed;
 use super::roll::REVISION_LABEL;
 use crate::crd::kafka_cluster::{ListenerPorts, MetricsSpec, RebalanceSpec, StorageSpec};
 use crate::crd::{KafkaCluster, KafkaClusterSpec};
+use crate::kafka::cluster::{BrokerInfo, ClusterView, PartitionInfo};
 
 /// A valid three-broker spec.
 pub fn spec() -> KafkaClusterSpec {
@@ -107,5 +108,41 @@ pub fn claim(name: &str, size: &str) -> PersistentVolumeClaim {
             ..PersistentVolumeClaimSpec::default()
         }),
         ..PersistentVolumeClaim::default()
+    }
+}
+
+/// What cluster `c1` reports: brokers `0..brokers` (all live), voters 0-2,
+/// `controller`, and partitions `t-0, t-1, ...` given as (replicas, ISR,
+/// min.insync.replicas), led by their first in-sync replica.
+pub fn cluster_view(
+    brokers: i32,
+    controller: i32,
+    partitions: &[(&[i32], &[i32], i32)],
+) -> ClusterView {
+    ClusterView {
+        cluster_id: "c1".into(),
+        controller,
+        brokers: (0..brokers)
+            .map(|id| BrokerInfo {
+                id,
+                rack: None,
+                fenced: false,
+            })
+            .collect(),
+        voters: vec![0, 1, 2],
+        throttled_topics: vec![],
+        partitions: partitions
+            .iter()
+            .enumerate()
+            .map(|(i, (replicas, isr, min_isr))| PartitionInfo {
+                topic: "t".into(),
+                partition: i32::try_from(i).unwrap_or(0),
+                leader: isr.first().copied().unwrap_or(-1),
+                replicas: replicas.to_vec(),
+                isr: isr.to_vec(),
+                min_isr: *min_isr,
+                reassigning: false,
+            })
+            .collect(),
     }
 }
