@@ -154,10 +154,15 @@ impl KubeEnv {
         Some(env)
     }
 
-    /// Starts the operator with the admin kubeconfig (or `kubeconfig`).
-    pub fn start_operator(&mut self, kubeconfig: Option<&Path>) {
-        let config = kubeconfig.map_or_else(|| self.kubeconfig.clone(), Path::to_path_buf);
-        let mut operator = Operator::start(&config, &self.ns, "weir-operator-e2e");
+    /// Starts the operator with the admin kubeconfig.
+    pub fn start_operator(&mut self) {
+        let (config, ns) = (self.kubeconfig.clone(), self.ns.clone());
+        self.launch(&config, &ns, "weir-operator-e2e");
+    }
+
+    /// Starts an operator and waits until it leads.
+    fn launch(&mut self, kubeconfig: &Path, lease_namespace: &str, identity: &str) {
+        let mut operator = Operator::start(kubeconfig, lease_namespace, identity);
         operator.wait_for_log("elected leader");
         self.operator = Some(operator);
     }
@@ -176,7 +181,7 @@ impl KubeEnv {
                 "helm is missing: charts/test-chart.sh installs it"
             );
             eprintln!("note: helm is missing, so the operator runs as admin (charts/test-chart.sh installs helm)");
-            self.start_operator(None);
+            self.start_operator();
             return;
         };
         let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/weir-operator");
@@ -231,9 +236,7 @@ impl KubeEnv {
             &format!("--token={}", token.trim()),
         ]);
         with(&["config", "set-context", "--current", "--user=operator"]);
-        let mut operator = Operator::start(&config, "weir-system", "weir-operator-e2e");
-        operator.wait_for_log("elected leader");
-        self.operator = Some(operator);
+        self.launch(&config, "weir-system", "weir-operator-e2e");
     }
 
     /// Stops the operator (SIGKILL: as a crashed or evicted pod) and starts
@@ -242,11 +245,9 @@ impl KubeEnv {
         let chart_config = self.kubeconfig.with_file_name("operator.kubeconfig");
         self.operator = None;
         if chart_config.exists() {
-            let mut operator = Operator::start(&chart_config, "weir-system", "weir-operator-e2e-2");
-            operator.wait_for_log("elected leader");
-            self.operator = Some(operator);
+            self.launch(&chart_config, "weir-system", "weir-operator-e2e-2");
         } else {
-            self.start_operator(None);
+            self.start_operator();
         }
     }
 

@@ -175,7 +175,7 @@ fn scaling_up_rebalances_onto_new_brokers_and_scaling_down_drains_them_first() {
     let Some(mut env) = KubeEnv::start_or_skip(NS) else {
         return;
     };
-    env.start_operator(None);
+    env.start_operator();
     env.apply(&cluster_yaml("demo", 3, "0.1.0", &[]));
     ready(&env, "demo", Duration::from_secs(180));
     let traffic = Traffic::start("demo", "orders", 10, 3);
@@ -288,7 +288,7 @@ fn version_and_config_changes_roll_one_broker_at_a_time_controller_last() {
     let Some(mut env) = KubeEnv::start_or_skip(NS) else {
         return;
     };
-    env.start_operator(None);
+    env.start_operator();
     env.apply(&cluster_yaml("demo", 3, "0.1.0", &[]));
     let before = ready(&env, "demo", Duration::from_secs(180));
     let controller = before["status"]["controller"].as_i64().unwrap_or(-1);
@@ -358,7 +358,7 @@ fn a_kafka_topic_changes_its_replication_factor_by_reassignment() {
     let Some(mut env) = KubeEnv::start_or_skip(NS) else {
         return;
     };
-    env.start_operator(None);
+    env.start_operator();
     env.apply(&cluster_yaml(
         "demo",
         3,
