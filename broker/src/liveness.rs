@@ -22,6 +22,11 @@ use crate::forwarding;
 #[derive(Debug, Default)]
 pub struct Liveness {
     inner: Mutex<Seen>,
+    /// This broker's own heartbeats go one at a time, and once its
+    /// controlled shutdown began (`true`) every later one asks to shut down:
+    /// a heartbeat without that wish landing after the shutdown one would
+    /// unfence the stopping broker, and it could even be elected leader.
+    shutting_down: tokio::sync::Mutex<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +107,7 @@ fn heartbeat_request(broker: &Broker, want_shutdown: bool) -> ControllerRequest 
 }
 
 /// Sends one heartbeat; returns whether this broker is fenced after it.
+/// Callers hold `shutting_down`, so heartbeats never overtake each other.
 async fn heartbeat(broker: &Broker, want_shutdown: bool) -> Result<bool, Rejection> {
     match broker
         .control(heartbeat_request(broker, want_shutdown))
@@ -117,7 +123,10 @@ async fn heartbeat(broker: &Broker, want_shutdown: bool) -> Result<bool, Rejecti
 pub async fn until_unfenced(broker: &Broker) {
     let mut attempt = 0u32;
     loop {
-        match heartbeat(broker, false).await {
+        let turn = broker.liveness.shutting_down.lock().await;
+        let outcome = heartbeat(broker, false).await;
+        drop(turn);
+        match outcome {
             Ok(false) => return,
             Ok(true) => {}
             Err(e) => {
@@ -138,7 +147,8 @@ pub async fn heartbeat_loop(broker: std::sync::Arc<Broker>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = heartbeat(&broker, false).await {
+        let shutting_down = broker.liveness.shutting_down.lock().await;
+        if let Err(e) = heartbeat(&broker, *shutting_down).await {
             tracing::debug!(reason = %e, "heartbeat not answered");
         }
     }
@@ -188,6 +198,8 @@ pub async fn controlled_shutdown(broker: &Broker, within: Duration) {
     if !others {
         return;
     }
+    let mut shutting_down = broker.liveness.shutting_down.lock().await;
+    *shutting_down = true;
     let outcome = tokio::time::timeout(within, async {
         loop {
             match heartbeat(broker, true).await {
