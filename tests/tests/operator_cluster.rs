@@ -273,17 +273,7 @@ fn scaling_up_rebalances_onto_new_brokers_and_scaling_down_drains_them_first() {
     traffic.finish();
 }
 
-// Ignored because it found acknowledged records lost: in one CI run the
-// version roll and then the config roll (six restarts within 20 s) ended
-// with 1,317 of 5,992 acknowledged records missing from the final read,
-// though the consumer group had read every one of them during the run;
-// the broker logs show followers truncating orders-1 and orders-4 to the
-// same offset right after restarts. Another run kept all 11,021. This is a
-// replication bug under fast successive restarts, the first thing to fix;
-// the operator's roll itself behaved as asserted in both runs. Run it with
-// `cargo nextest run -p weir-e2e --test operator_cluster --run-ignored ignored-only`.
 #[test]
-#[ignore = "found acknowledged-record loss across fast successive broker restarts (see the comment)"]
 fn version_and_config_changes_roll_one_broker_at_a_time_controller_last() {
     let Some(mut env) = KubeEnv::start_or_skip(NS) else {
         return;

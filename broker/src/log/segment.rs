@@ -18,6 +18,21 @@ pub fn file_name(base_offset: i64, extension: &str) -> String {
     format!("{base_offset:020}.{extension}")
 }
 
+/// Reads a file from a position of its own with `pread`, whatever the
+/// descriptor's shared cursor says.
+struct ReadFrom {
+    file: File,
+    at: u64,
+}
+
+impl Read for ReadFrom {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
 /// A segment of the log.
 #[derive(Debug)]
 pub struct Segment {
@@ -205,7 +220,10 @@ impl Segment {
             .file
             .try_clone()
             .map_err(|e| self.io("recover segment", e))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
+        // Positional reads: the descriptor's cursor is shared with every
+        // clone and left wherever an earlier scan stopped, so reading
+        // through it would start mid-file and cut valid batches as torn.
+        let mut reader = BufReader::with_capacity(1 << 20, ReadFrom { file, at: 0 });
         let mut buf = Vec::new();
         let mut pos = 0u64;
         let file_size = self.size;
