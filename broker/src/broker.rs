@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::topic::EffectiveTopicConfig;
+use crate::config::effective::{BrokerLogDefaults, EffectiveTopicConfig};
 use crate::config::BrokerConfig;
+use crate::controller::broker_configs::CLUSTER_DEFAULT;
 use crate::controller::request::{ControllerReply, ControllerRequest};
 use crate::controller::topics::{NewTopic, TopicDefaults};
 use crate::controller::Rejection;
@@ -213,7 +214,7 @@ impl Broker {
             return Ok(());
         }
         self.replicas
-            .apply_image(image, &self.config.topic_defaults)?;
+            .apply_image(image, &self.log_defaults(image))?;
         *applied = image.version;
         drop(applied);
         if let Err(e) = self.groups.follow_leadership(self) {
@@ -230,9 +231,19 @@ impl Broker {
         }
     }
 
+    /// This broker's defaults for topic configs: what an admin set for it
+    /// or for the whole cluster in `image`, over its properties file.
+    pub fn log_defaults(&self, image: &MetadataImage) -> BrokerLogDefaults {
+        BrokerLogDefaults::new(
+            image.broker_configs.get(&self.config.node_id),
+            image.broker_configs.get(&CLUSTER_DEFAULT),
+            &self.config.topic_defaults,
+        )
+    }
+
     /// A topic's configuration with broker defaults filled in.
     pub fn effective_config(&self, topic: &TopicImage) -> EffectiveTopicConfig {
-        EffectiveTopicConfig::resolve(&topic.configs, &self.config.topic_defaults)
+        EffectiveTopicConfig::resolve(&topic.configs, &self.log_defaults(&self.image()))
     }
 
     /// Creates a topic with the broker defaults, as `auto.create.topics.enable`

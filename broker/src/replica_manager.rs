@@ -3,14 +3,14 @@
 //! here its log is opened, when a topic disappears its logs are deleted, and
 //! config changes reach the logs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::config::topic::EffectiveTopicConfig;
+use crate::config::effective::{BrokerLogDefaults, EffectiveTopicConfig};
 use crate::log::LogError;
 use crate::metadata::{MetadataImage, TopicImage};
 use crate::partition::{Partition, PartitionSettings};
@@ -54,7 +54,7 @@ impl ReplicaManager {
     pub fn settings_for(
         topic: &TopicImage,
         partition: i32,
-        topic_defaults: &BTreeMap<String, String>,
+        topic_defaults: &BrokerLogDefaults,
     ) -> Option<PartitionSettings> {
         let record = topic.partitions.get(&partition)?;
         let config = EffectiveTopicConfig::resolve(&topic.configs, topic_defaults);
@@ -74,7 +74,7 @@ impl ReplicaManager {
     pub fn apply_image(
         &self,
         image: &MetadataImage,
-        topic_defaults: &BTreeMap<String, String>,
+        topic_defaults: &BrokerLogDefaults,
     ) -> Result<(), LogError> {
         let now = now_ms();
         let mut wanted = Vec::new();

@@ -12,7 +12,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::config::topic::EffectiveTopicConfig;
+use crate::config::effective::EffectiveTopicConfig;
 use crate::controller::request::{ControllerReply, ControllerRequest};
 use crate::controller::topics::NewTopic;
 use crate::controller::Rejection;
@@ -140,8 +140,10 @@ fn result(
             }
             let mut result = base;
             if version >= 5 {
-                let effective =
-                    EffectiveTopicConfig::resolve(&overrides, &broker.config.topic_defaults);
+                let effective = EffectiveTopicConfig::resolve(
+                    &overrides,
+                    &broker.log_defaults(&broker.image()),
+                );
                 result = result
                     .with_num_partitions(partitions)
                     .with_replication_factor(rf)

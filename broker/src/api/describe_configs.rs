@@ -10,7 +10,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::config::topic::{ConfigSource, ConfigType, TOPIC_CONFIGS};
+use crate::config::effective::{BrokerLogDefaults, ConfigSource};
+use crate::config::topic::{by_broker_key, ConfigType, TOPIC_CONFIGS};
 use crate::controller::broker_configs::{CLUSTER_DEFAULT, DYNAMIC_BROKER_CONFIGS};
 
 /// Kafka's resource type codes.
@@ -125,7 +126,9 @@ fn topic_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseErr
             format!("Topic '{name}' does not exist."),
         )
     })?;
-    let effective = broker.effective_config(topic);
+    let defaults = broker.log_defaults(&image);
+    let effective =
+        crate::config::effective::EffectiveTopicConfig::resolve(&topic.configs, &defaults);
     Ok(effective
         .entries()
         .iter()
@@ -134,18 +137,7 @@ fn topic_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseErr
             if let Some(v) = topic.configs.get(e.def.name) {
                 synonyms.push((e.def.name.to_string(), v.clone(), ConfigSource::Topic));
             }
-            if let Some(v) = broker.config.topic_defaults.get(e.def.broker_key) {
-                synonyms.push((
-                    e.def.broker_key.to_string(),
-                    v.clone(),
-                    ConfigSource::Broker,
-                ));
-            }
-            synonyms.push((
-                e.def.broker_key.to_string(),
-                e.def.default.to_string(),
-                ConfigSource::Default,
-            ));
+            synonyms.extend(broker_synonyms(&defaults, e.def.broker_key, e.def.default));
             Entry {
                 name: e.def.name.to_string(),
                 value: e.value.clone(),
@@ -159,9 +151,60 @@ fn topic_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseErr
         .collect())
 }
 
+/// A broker-level default of a topic config as synonyms: every layer that
+/// sets it, then Kafka's default; never empty.
+fn broker_synonyms(
+    defaults: &BrokerLogDefaults,
+    broker_key: &str,
+    default: &str,
+) -> Vec<(String, String, ConfigSource)> {
+    defaults
+        .synonyms(broker_key)
+        .map(|(v, source)| (broker_key.to_string(), v.to_string(), source))
+        .chain(std::iter::once((
+            broker_key.to_string(),
+            default.to_string(),
+            ConfigSource::Default,
+        )))
+        .collect()
+}
+
+/// The cluster-wide default resource (name ""): as in Kafka, only the
+/// dynamic defaults an admin set.
+fn cluster_default_entries(broker: &Broker) -> Vec<Entry> {
+    let image = broker.image();
+    let Some(set) = image.broker_configs.get(&CLUSTER_DEFAULT) else {
+        return Vec::new();
+    };
+    set.iter()
+        .filter_map(|(name, value)| {
+            let (kind, doc) = match DYNAMIC_BROKER_CONFIGS.iter().find(|d| d.name == name) {
+                Some(d) => (d.kind, d.doc),
+                None => by_broker_key(name).map(|d| (d.kind, d.doc))?,
+            };
+            Some(Entry {
+                name: name.clone(),
+                value: value.clone(),
+                source: ConfigSource::DynamicDefaultBroker,
+                kind,
+                read_only: false,
+                doc,
+                synonyms: vec![(
+                    name.clone(),
+                    value.clone(),
+                    ConfigSource::DynamicDefaultBroker,
+                )],
+            })
+        })
+        .collect()
+}
+
 fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseError, String)> {
     let id = broker.config.node_id;
-    if !name.is_empty() && name != id.to_string() {
+    if name.is_empty() {
+        return Ok(cluster_default_entries(broker));
+    }
+    if name != id.to_string() {
         return Err((
             ResponseError::InvalidRequest,
             format!("Unexpected broker id, expected {id} or empty string, but received {name}"),
@@ -281,18 +324,17 @@ fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseEr
             doc: def.doc,
         });
     }
+    let defaults = broker.log_defaults(&image);
     for def in TOPIC_CONFIGS.iter().filter(|d| !d.broker_key.is_empty()) {
-        let (value, source) = match c.topic_defaults.get(def.broker_key) {
-            Some(v) => (v.clone(), ConfigSource::Broker),
-            None => (def.default.to_string(), ConfigSource::Default),
-        };
+        let synonyms = broker_synonyms(&defaults, def.broker_key, def.default);
+        let (value, source) = (synonyms[0].1.clone(), synonyms[0].2);
         entries.push(Entry {
             name: def.broker_key.to_string(),
-            synonyms: vec![(def.broker_key.to_string(), value.clone(), source)],
             value,
             source,
+            synonyms,
             kind: def.kind,
-            read_only: true,
+            read_only: false,
             doc: def.doc,
         });
     }

@@ -8,6 +8,7 @@
 
 pub mod cluster;
 pub mod connections;
+pub mod effective;
 pub mod listener;
 pub mod topic;
 

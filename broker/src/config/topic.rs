@@ -4,10 +4,6 @@
 //! Keeping one table means CreateTopics, AlterConfigs, DescribeConfigs and the
 //! log all agree on what a key means, so a Kafka user's knowledge carries over.
 
-use std::collections::BTreeMap;
-
-use crate::log::{LogConfig, TimestampType};
-
 /// The value type Kafka declares for a config; DescribeConfigs v3+ reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigType {
@@ -324,6 +320,14 @@ pub fn definition(name: &str) -> Option<&'static TopicConfigDef> {
     TOPIC_CONFIGS.iter().find(|d| d.name == name)
 }
 
+/// Looks up a topic config by the broker key that sets its default
+/// (`log.retention.ms` for `retention.ms`).
+pub fn by_broker_key(key: &str) -> Option<&'static TopicConfigDef> {
+    TOPIC_CONFIGS
+        .iter()
+        .find(|d| !d.broker_key.is_empty() && d.broker_key == key)
+}
+
 /// Checks one key and value against Kafka's definition.
 pub fn validate(name: &str, value: &str) -> Result<(), TopicConfigError> {
     let def = definition(name).ok_or_else(|| TopicConfigError::UnknownKey(name.to_string()))?;
@@ -334,7 +338,7 @@ pub fn validate(name: &str, value: &str) -> Result<(), TopicConfigError> {
     })
 }
 
-fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
+pub(crate) fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
     let trimmed = value.trim();
     let number = match def.kind {
         ConfigType::Int => Some(
@@ -397,135 +401,6 @@ fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
     }
 }
 
-/// Where an effective config value came from, as DescribeConfigs reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigSource {
-    /// Set on the topic (DYNAMIC_TOPIC_CONFIG).
-    Topic,
-    /// Set in the broker's configuration (STATIC_BROKER_CONFIG).
-    Broker,
-    /// Set dynamically for this broker (DYNAMIC_BROKER_CONFIG).
-    DynamicBroker,
-    /// Set dynamically for every broker (DYNAMIC_DEFAULT_BROKER_CONFIG).
-    DynamicDefaultBroker,
-    /// Kafka's built-in default (DEFAULT_CONFIG).
-    Default,
-}
-
-impl ConfigSource {
-    /// The code DescribeConfigs v1+ uses for this source.
-    pub fn code(self) -> i8 {
-        match self {
-            ConfigSource::Topic => 1,
-            ConfigSource::Broker => 4,
-            ConfigSource::DynamicBroker => 2,
-            ConfigSource::DynamicDefaultBroker => 3,
-            ConfigSource::Default => 5,
-        }
-    }
-}
-
-/// One resolved topic config value and its origin.
-#[derive(Debug, Clone)]
-pub struct EffectiveEntry {
-    /// The definition of the key.
-    pub def: &'static TopicConfigDef,
-    /// The value in force.
-    pub value: String,
-    /// Where the value came from.
-    pub source: ConfigSource,
-}
-
-/// A topic's configuration with every key resolved: topic override, else the
-/// broker's default, else Kafka's.
-#[derive(Debug, Clone)]
-pub struct EffectiveTopicConfig {
-    entries: Vec<EffectiveEntry>,
-}
-
-impl EffectiveTopicConfig {
-    /// Resolves every key from the topic's overrides and the broker's defaults
-    /// (keyed by broker key). Invalid stored values fall back to the default.
-    pub fn resolve(
-        topic: &BTreeMap<String, String>,
-        broker_defaults: &BTreeMap<String, String>,
-    ) -> Self {
-        let entries = TOPIC_CONFIGS
-            .iter()
-            .map(|def| {
-                let chosen = topic
-                    .get(def.name)
-                    .map(|v| (v.clone(), ConfigSource::Topic))
-                    .or_else(|| {
-                        broker_defaults
-                            .get(def.broker_key)
-                            .map(|v| (v.clone(), ConfigSource::Broker))
-                    })
-                    .filter(|(v, _)| validate_value(def, v).is_ok());
-                let (value, source) =
-                    chosen.unwrap_or_else(|| (def.default.to_string(), ConfigSource::Default));
-                EffectiveEntry { def, value, source }
-            })
-            .collect();
-        EffectiveTopicConfig { entries }
-    }
-
-    /// All entries, in the order of [`TOPIC_CONFIGS`].
-    pub fn entries(&self) -> &[EffectiveEntry] {
-        &self.entries
-    }
-
-    /// The value of one key.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|e| e.def.name == name)
-            .map(|e| e.value.as_str())
-    }
-
-    fn long(&self, name: &str) -> i64 {
-        self.get(name)
-            .and_then(|v| v.trim().parse().ok())
-            .or_else(|| definition(name).and_then(|d| d.default.parse().ok()))
-            .unwrap_or(0)
-    }
-
-    /// `min.insync.replicas`, which acks=all produce checks against the ISR.
-    pub fn min_insync_replicas(&self) -> i32 {
-        i32::try_from(self.long("min.insync.replicas")).unwrap_or(1)
-    }
-
-    /// The settings the partition log needs.
-    pub fn log_config(&self) -> LogConfig {
-        let policy = self.get("cleanup.policy").unwrap_or("delete");
-        let clamp_u32 = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
-        LogConfig {
-            segment_bytes: u64::try_from(self.long("segment.bytes")).unwrap_or(1 << 30),
-            segment_ms: self.long("segment.ms"),
-            retention_ms: self.long("retention.ms"),
-            retention_bytes: self.long("retention.bytes"),
-            index_interval_bytes: clamp_u32(self.long("index.interval.bytes")),
-            segment_index_bytes: clamp_u32(self.long("segment.index.bytes")),
-            max_message_bytes: clamp_u32(self.long("max.message.bytes")),
-            timestamp_type: if self.get("message.timestamp.type") == Some("LogAppendTime") {
-                TimestampType::LogAppendTime
-            } else {
-                TimestampType::CreateTime
-            },
-            timestamp_before_max_ms: self.long("message.timestamp.before.max.ms"),
-            timestamp_after_max_ms: self.long("message.timestamp.after.max.ms"),
-            compact: policy.split(',').any(|p| p.trim() == "compact"),
-            delete: policy.split(',').any(|p| p.trim() == "delete"),
-            delete_retention_ms: self.long("delete.retention.ms"),
-            min_cleanable_dirty_ratio: self
-                .get("min.cleanable.dirty.ratio")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0.5),
-            min_compaction_lag_ms: self.long("min.compaction.lag.ms"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,23 +431,6 @@ mod tests {
         assert!(validate("message.timestamp.type", "logappendtime").is_err());
         assert!(validate("unclean.leader.election.enable", "yes").is_err());
         assert!(validate("min.cleanable.dirty.ratio", "1.5").is_err());
-    }
-
-    #[test]
-    fn topic_override_beats_broker_default_beats_kafka_default() {
-        let topic = BTreeMap::from([("retention.ms".to_string(), "1000".to_string())]);
-        let broker = BTreeMap::from([
-            ("log.retention.ms".to_string(), "2000".to_string()),
-            ("log.segment.bytes".to_string(), "1048576".to_string()),
-        ]);
-        let cfg = EffectiveTopicConfig::resolve(&topic, &broker);
-        assert_eq!(cfg.get("retention.ms"), Some("1000"));
-        assert_eq!(cfg.get("segment.bytes"), Some("1048576"));
-        assert_eq!(cfg.get("max.message.bytes"), Some("1048588"));
-        let log = cfg.log_config();
-        assert_eq!(log.retention_ms, 1000);
-        assert_eq!(log.segment_bytes, 1_048_576);
-        assert!(log.delete && !log.compact);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Dynamic broker configs: the keys Kafka lets an admin change on a running
-//! broker (here the replication throttles and cordoning), per broker
-//! (resource name "N") or as the cluster-wide default (resource name "").
+//! broker, per broker (resource name "N") or as the cluster-wide default
+//! (resource name ""): the replication throttles, cordoning, and the broker
+//! defaults of topic configs (`log.retention.ms`, `min.insync.replicas`, …,
+//! Kafka's `DynamicLogConfig`), which reach every topic without an override.
 //! Every other broker key is static: set by flags or the properties file.
 
 use std::collections::BTreeMap;
@@ -9,7 +11,7 @@ use kafka_protocol::error::ResponseError;
 
 use super::configs::{config_records, list_op, AlterOp};
 use super::Rejection;
-use crate::config::topic::ConfigType;
+use crate::config::topic::{self, ConfigType};
 use crate::metadata::{ConfigResource, MetadataImage, MetadataRecord};
 
 /// The image's key for the cluster-wide default of a dynamic broker config.
@@ -54,6 +56,21 @@ fn definition(name: &str) -> Option<&'static DynamicBrokerConfig> {
     DYNAMIC_BROKER_CONFIGS.iter().find(|d| d.name == name)
 }
 
+/// The type of a dynamic key, `None` for a static or unknown one.
+fn kind(name: &str) -> Option<ConfigType> {
+    definition(name)
+        .map(|d| d.kind)
+        .or_else(|| topic::by_broker_key(name).map(|d| d.kind))
+}
+
+/// The value a deleted dynamic key falls back to, for checking the key.
+fn default_of(name: &str) -> &'static str {
+    definition(name)
+        .map(|d| d.default)
+        .or_else(|| topic::by_broker_key(name).map(|d| d.default))
+        .unwrap_or("")
+}
+
 /// The broker a resource name means: "" the cluster default, else an id.
 pub fn resource_broker(name: &str) -> Result<i32, Rejection> {
     if name.is_empty() {
@@ -71,6 +88,14 @@ pub fn resource_broker(name: &str) -> Result<i32, Rejection> {
 }
 
 fn check(name: &str, value: &str) -> Result<(), Rejection> {
+    if let Some(def) = topic::by_broker_key(name) {
+        return topic::validate_value(def, value).map_err(|reason| {
+            Rejection::new(
+                ResponseError::InvalidConfig,
+                format!("Invalid value {value} for configuration {name}: {reason}"),
+            )
+        });
+    }
     let def = definition(name).ok_or_else(|| {
         Rejection::new(
             ResponseError::InvalidRequest,
@@ -112,11 +137,11 @@ pub fn alter_broker_configs(
                 new.insert(name.clone(), v.trim().to_string());
             }
             AlterOp::Delete => {
-                check(name, definition(name).map_or("", |d| d.default))?;
+                check(name, default_of(name))?;
                 new.remove(name);
             }
             AlterOp::Append | AlterOp::Subtract => {
-                if definition(name).map(|d| d.kind) != Some(ConfigType::List) {
+                if kind(name) != Some(ConfigType::List) {
                     check(name, "")?;
                     return Err(Rejection::new(
                         ResponseError::InvalidConfig,
@@ -131,6 +156,7 @@ pub fn alter_broker_configs(
                 if current.is_empty() {
                     new.remove(name);
                 } else {
+                    check(name, &current)?;
                     new.insert(name.clone(), current);
                 }
             }
@@ -258,6 +284,61 @@ mod tests {
             throttle_rate(&image, 1, "leader.replication.throttled.rate"),
             Some(50)
         );
+    }
+
+    #[test]
+    fn topic_defaults_are_dynamic_and_checked_like_the_topic_keys() {
+        let mut image = MetadataImage::default();
+        let op = |name: &str, op, v: &str| (name.to_string(), op, Some(v.to_string()));
+        let r = alter_broker_configs(
+            &image,
+            "",
+            &[
+                op("log.retention.ms", AlterOp::Set, "60000"),
+                op("min.insync.replicas", AlterOp::Set, "2"),
+                op("log.cleanup.policy", AlterOp::Append, "compact"),
+            ],
+        )
+        .unwrap();
+        apply(&mut image, &r);
+        assert_eq!(effective(&image, 3, "log.retention.ms"), Some("60000"));
+        assert_eq!(effective(&image, 3, "log.cleanup.policy"), Some("compact"));
+        let r = alter_broker_configs(
+            &image,
+            "",
+            &[op("log.cleanup.policy", AlterOp::Append, "delete")],
+        )
+        .unwrap();
+        apply(&mut image, &r);
+        assert_eq!(
+            effective(&image, 3, "log.cleanup.policy"),
+            Some("compact,delete")
+        );
+        let err = |name: &str, o, v: &str| {
+            alter_broker_configs(&image, "", &[op(name, o, v)])
+                .unwrap_err()
+                .error
+        };
+        assert_eq!(
+            err("min.insync.replicas", AlterOp::Set, "0"),
+            ResponseError::InvalidConfig
+        );
+        assert_eq!(
+            err("log.segment.bytes", AlterOp::Set, "ten"),
+            ResponseError::InvalidConfig
+        );
+        assert_eq!(
+            err("log.cleanup.policy", AlterOp::Append, "archive"),
+            ResponseError::InvalidConfig
+        );
+        assert_eq!(
+            err("log.retention.ms", AlterOp::Append, "5"),
+            ResponseError::InvalidConfig
+        );
+        let delete = ("log.retention.ms".to_string(), AlterOp::Delete, None);
+        let r = alter_broker_configs(&image, "", &[delete]).unwrap();
+        apply(&mut image, &r);
+        assert_eq!(effective(&image, 3, "log.retention.ms"), None);
     }
 
     #[test]

@@ -202,10 +202,18 @@ fn is_live_except(image: &MetadataImage, broker: i32, gone: i32) -> bool {
 fn elect_offline(image: &MetadataImage, broker: i32) -> Vec<MetadataRecord> {
     let mut records = Vec::new();
     for topic in image.topics.values() {
+        // The topic's setting, else the cluster-wide dynamic default (the
+        // controller does not know the other brokers' properties files).
         let unclean = topic
             .configs
             .get("unclean.leader.election.enable")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            .or_else(|| {
+                image
+                    .broker_configs
+                    .get(&super::broker_configs::CLUSTER_DEFAULT)
+                    .and_then(|c| c.get("unclean.leader.election.enable"))
+            })
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         for p in topic.partitions.values() {
             if p.leader >= 0 || !p.replicas.contains(&broker) {
                 continue;

@@ -298,7 +298,7 @@ mod tests {
         // (acknowledged records lost in a rolling restart).
         let dir = tempfile::tempdir().unwrap();
         let mut log = Log::open(dir.path(), LogConfig::default(), NOW).unwrap();
-        let mut append = |log: &mut Log, batches: usize| {
+        let append = |log: &mut Log, batches: usize| {
             for _ in 0..batches {
                 log.append_as_leader(batch_with(2, &[NOW], Compression::None, true), 0, NOW)
                     .unwrap();
