@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use rdkafka::admin::{AdminOptions, ConfigSource, ResourceSpecifier};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use weir_e2e::cluster::create_topic;
+use weir_e2e::cluster::{admin, block_on, create_topic};
 use weir_e2e::operator::{cluster_yaml, KubeEnv};
 use weir_e2e::workload::{assert_nothing_lost, verify, Tail, Workload};
 
@@ -274,7 +275,8 @@ fn scaling_up_rebalances_onto_new_brokers_and_scaling_down_drains_them_first() {
 }
 
 #[test]
-fn version_and_config_changes_roll_one_broker_at_a_time_controller_last() {
+fn versions_and_static_configs_roll_one_broker_at_a_time_controller_last_and_live_configs_roll_nothing(
+) {
     let Some(mut env) = KubeEnv::start_or_skip(NS) else {
         return;
     };
@@ -311,22 +313,70 @@ fn version_and_config_changes_roll_one_broker_at_a_time_controller_last() {
         "the controller ({controller}) restarts last: {restarts:?}"
     );
 
+    // What Kafka changes live is applied through the admin API: no restart.
+    let retention = ("log.retention.ms", "86400000");
+    env.apply(&cluster_yaml("demo", 3, "0.2.0", &[retention]));
+    let updated = |env: &KubeEnv| {
+        env.events()
+            .iter()
+            .any(|(r, m)| r == "ConfigUpdated" && m.contains("log.retention.ms=86400000"))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !updated(&env)
+        || topic_config(&bootstrap("demo"), "orders", "retention.ms")
+            != Some(("86400000".to_string(), true))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the retention never reached the topic: {:?}\nevents: {:?}\n{}",
+            topic_config(&bootstrap("demo"), "orders", "retention.ms"),
+            env.events(),
+            env.operator_log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let restarts_so_far = restarts.len();
+
+    // A static key needs a restart of every broker.
     env.apply(&cluster_yaml(
         "demo",
         3,
         "0.2.0",
-        &[("log.retention.ms", "86400000")],
+        &[retention, ("num.partitions", "4")],
     ));
     env.wait_for("kafkacluster/demo", Duration::from_secs(400), |c| {
         KubeEnv::is_true(c, "Ready") && c["status"]["operation"].is_null()
     });
-    let config_restarts = env
+    let restarts: Vec<String> = env
         .events()
         .into_iter()
-        .filter(|(r, m)| r == "RestartingBroker" && m.contains("configuration"))
+        .filter(|(r, _)| r == "RestartingBroker")
+        .map(|(_, m)| m)
+        .collect();
+    let config_restarts = restarts
+        .iter()
+        .filter(|m| m.contains("configuration"))
         .count();
-    assert_eq!(config_restarts, 3);
+    assert_eq!(config_restarts, 3, "{restarts:?}");
+    assert_eq!(restarts.len(), restarts_so_far + 3, "{restarts:?}");
     traffic.finish();
+}
+
+/// A topic config's value and whether it comes from the cluster-wide
+/// dynamic default, as the brokers describe it.
+fn topic_config(bootstrap: &str, topic: &str, key: &str) -> Option<(String, bool)> {
+    block_on(async {
+        let described = admin(bootstrap)
+            .describe_configs(&[ResourceSpecifier::Topic(topic)], &AdminOptions::new())
+            .await
+            .ok()?;
+        let resource = described.into_iter().next()?.ok()?;
+        let entry = resource.get(key)?;
+        Some((
+            entry.value.clone()?,
+            matches!(entry.source, ConfigSource::DynamicDefaultBroker),
+        ))
+    })
 }
 
 fn topic_yaml(rf: i32) -> String {

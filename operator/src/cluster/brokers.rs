@@ -1,13 +1,15 @@
 //! The thin layer between the reconcile and the running brokers: asks each
 //! broker what cluster it is in (every broker, so separate clusters are
-//! told apart) and carries out the scale decisions through the admin API —
-//! cordons, throttled reassignments, unregistering removed brokers.
+//! told apart), carries out the scale decisions through the admin API —
+//! cordons, throttled reassignments, unregistering removed brokers — and
+//! applies the configs that change without a restart.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use kube::ResourceExt;
 
+use super::live_config::{self, LiveChange};
 use super::names;
 use super::scale::{Decision, Purpose, Step};
 use crate::crd::KafkaCluster;
@@ -155,6 +157,24 @@ pub async fn carry_out(
             .await?;
     }
     Ok(done)
+}
+
+/// Brings the cluster-wide dynamic defaults in line with the live keys of
+/// `spec.config` through broker `via`; returns what it changed.
+pub async fn apply_live_config(cluster: &KafkaCluster, via: i32) -> Result<LiveChange, KafkaError> {
+    let mut admin = AdminClient::connect(&address(cluster, via)).await?;
+    let current = admin.cluster_default_configs().await?;
+    let change = live_config::change(&live_config::live_part(&cluster.spec.config), &current);
+    if !change.is_empty() {
+        let ops: Vec<(&str, Option<String>)> = change
+            .set
+            .iter()
+            .map(|(k, v)| (k.as_str(), Some(v.clone())))
+            .chain(change.removed.iter().map(|k| (k.as_str(), None)))
+            .collect();
+        admin.alter_broker_configs(None, &ops).await?;
+    }
+    Ok(change)
 }
 
 /// The operation a scale decision amounts to, for status.

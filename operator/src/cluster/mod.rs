@@ -4,7 +4,8 @@
 //! moves) → [`build`] (desired objects) → [`apply`] (server-side apply,
 //! claim growth) → the scale step on the brokers ([`brokers`]) → one broker
 //! restart ([`roll`]) → [`status`]. Decisions ([`validate`], [`health`],
-//! [`scale`], [`build`], [`roll`], [`storage`], [`status`]) are pure and
+//! [`scale`], [`build`], [`roll`], [`storage`], [`status`], [`live_config`])
+//! are pure and
 //! carry the tests; [`observe`], [`brokers`] and [`apply`] are the thin
 //! layer that talks to Kubernetes and Kafka.
 
@@ -12,6 +13,7 @@ pub mod apply;
 pub mod brokers;
 pub mod build;
 pub mod health;
+pub mod live_config;
 pub mod names;
 pub mod observe;
 pub mod roll;
@@ -134,6 +136,7 @@ async fn reconcile_inner(cluster: &KafkaCluster, ctx: &Context) -> Result<Action
         health: (!views.is_empty())
             .then(|| health::judge(&views, desired, &build::stateful_set::cluster_id(cluster))),
         operation: None,
+        config_refused: None,
     };
     let mut failure = None;
     let valid = validate::validate(&cluster.spec)
@@ -169,6 +172,9 @@ async fn reconcile_inner(cluster: &KafkaCluster, ctx: &Context) -> Result<Action
                     });
                     announce_changes(ctx, cluster, changes).await;
                     grow_claims(ctx, cluster, &ns, &observed).await?;
+                    if let Some((via, _)) = views.first() {
+                        state.config_refused = apply_live_config(ctx, cluster, *via).await;
+                    }
                     state.operation = operate(ctx, cluster, &views, &decision, current).await;
                     if state.operation.is_none() && !template_changed {
                         state.operation =
@@ -255,6 +261,52 @@ async fn grow_claims(
         .await;
     }
     Ok(())
+}
+
+/// Applies the live keys of `spec.config` as cluster-wide dynamic defaults;
+/// why the brokers refused them, if they did.
+async fn apply_live_config(ctx: &Context, cluster: &KafkaCluster, via: i32) -> Option<String> {
+    match brokers::apply_live_config(cluster, via).await {
+        Ok(change) if change.is_empty() => None,
+        Ok(change) => {
+            let note = format!("applied without a restart: {}", change.describe());
+            // Naming the version of the spec applied keeps the Events of
+            // successive changes apart (a series keeps only its first note).
+            let about = ObjectReference {
+                field_path: Some("spec.config".into()),
+                resource_version: cluster.resource_version(),
+                ..cluster.object_ref(&())
+            };
+            publish_about(
+                ctx,
+                cluster,
+                EventType::Normal,
+                "ConfigUpdated",
+                "Configure",
+                note,
+                Some(about),
+            )
+            .await;
+            None
+        }
+        Err(crate::kafka::KafkaError::Refused { code, message }) => {
+            let why = format!("the brokers refused spec.config: {message} ({code:?})");
+            publish(
+                ctx,
+                cluster,
+                EventType::Warning,
+                "ConfigRefused",
+                "Configure",
+                why.clone(),
+            )
+            .await;
+            Some(why)
+        }
+        Err(e) => {
+            tracing::info!(cluster = %cluster.name_any(), error = %e, "live config not applied yet");
+            None
+        }
+    }
 }
 
 /// Carries out the scale decision on the brokers; the operation it amounts

@@ -106,6 +106,8 @@ pub struct ClusterState {
     pub health: Option<Health>,
     /// The long operation in progress.
     pub operation: Option<OperationStatus>,
+    /// Why the brokers refused the live part of `spec.config`.
+    pub config_refused: Option<String>,
 }
 
 /// Computes the status to write.
@@ -204,7 +206,10 @@ pub fn compute(
         (Outcome::InvalidSpec(m), _) => (true, "InvalidSpec", m.clone()),
         (Outcome::ApplyFailed(m), _) => (true, "ApplyFailed", m.clone()),
         (Outcome::Applied, Some(m)) => (true, "ScaleDownRefused", m.clone()),
-        (Outcome::Applied, None) => (false, "AsExpected", String::new()),
+        (Outcome::Applied, None) => match &state.config_refused {
+            Some(m) => (true, "ConfigRefused", m.clone()),
+            None => (false, "AsExpected", String::new()),
+        },
     };
     let conditions = vec![
         condition(
@@ -271,6 +276,7 @@ mod tests {
                 ..Health::default()
             }),
             operation: None,
+            config_refused: None,
         }
     }
 
@@ -301,6 +307,31 @@ mod tests {
             Some("demo-bootstrap.kafka.svc:9092")
         );
         assert_eq!(status.observed_generation, Some(1));
+    }
+
+    #[test]
+    fn a_live_config_the_brokers_refuse_degrades_the_cluster_with_their_reason() {
+        let observed = observed_with_pods(
+            vec![pod(0, "r", true), pod(1, "r", true), pod(2, "r", true)],
+            "r",
+        );
+        let state = ClusterState {
+            config_refused: Some("min.insync.replicas: Value must be at least 1".into()),
+            ..healthy()
+        };
+        let status = compute(
+            &cluster(spec()),
+            &observed,
+            &Outcome::Applied,
+            &state,
+            time(10),
+        );
+        let degraded = find(&status, "Degraded");
+        assert_eq!(
+            (degraded.status.as_str(), degraded.reason.as_str()),
+            ("True", "ConfigRefused")
+        );
+        assert!(degraded.message.contains("at least 1"), "{degraded:?}");
     }
 
     #[test]

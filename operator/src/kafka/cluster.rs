@@ -346,10 +346,28 @@ impl AdminClient {
         &mut self,
         broker: i32,
     ) -> Result<BTreeMap<String, String>, KafkaError> {
+        // DYNAMIC_BROKER_CONFIG
+        self.dynamic_configs(broker.to_string(), 1).await
+    }
+
+    /// The cluster-wide dynamic defaults in force, by name.
+    pub async fn cluster_default_configs(
+        &mut self,
+    ) -> Result<BTreeMap<String, String>, KafkaError> {
+        // DYNAMIC_DEFAULT_BROKER_CONFIG
+        self.dynamic_configs(String::new(), 3).await
+    }
+
+    /// The configs of BROKER resource `resource` that come from `source`.
+    async fn dynamic_configs(
+        &mut self,
+        resource: String,
+        source: i8,
+    ) -> Result<BTreeMap<String, String>, KafkaError> {
         let request = DescribeConfigsRequest::default().with_resources(vec![
             DescribeConfigsResource::default()
                 .with_resource_type(4)
-                .with_resource_name(StrBytes::from_string(broker.to_string()))
+                .with_resource_name(StrBytes::from_string(resource))
                 .with_configuration_keys(None),
         ]);
         let described: DescribeConfigsResponse =
@@ -359,8 +377,7 @@ impl AdminClient {
             if let Some(e) = KafkaError::refused(r.error_code, r.error_message.as_ref()) {
                 return Err(e);
             }
-            // DYNAMIC_BROKER_CONFIG
-            for c in r.configs.iter().filter(|c| c.config_source == 1) {
+            for c in r.configs.iter().filter(|c| c.config_source == source) {
                 if let Some(v) = &c.value {
                     out.insert(c.name.to_string(), v.to_string());
                 }

@@ -1,6 +1,8 @@
-//! The ConfigMap with `server.properties`: the user's broker config plus the
-//! keys every broker of the cluster shares. Per-broker values (node id,
-//! advertised listener) come from the pod, not from here.
+//! The ConfigMap with `server.properties`: the static part of the user's
+//! broker config plus the keys every broker of the cluster shares. The keys
+//! Kafka changes live are not here (see `live_config`), so changing them
+//! changes neither this file nor its hash and rolls nothing. Per-broker
+//! values (node id, advertised listener) come from the pod.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +11,7 @@ use kube::ResourceExt;
 use sha2::{Digest, Sha256};
 
 use super::metadata;
-use crate::cluster::names;
+use crate::cluster::{live_config, names};
 use crate::crd::KafkaCluster;
 
 /// The key of the properties file in the ConfigMap.
@@ -23,7 +25,7 @@ pub fn server_properties(cluster: &KafkaCluster) -> String {
     let name = cluster.name_any();
     let namespace = cluster.namespace().unwrap_or_default();
     let spec = &cluster.spec;
-    let mut props: BTreeMap<String, String> = spec.config.clone();
+    let mut props: BTreeMap<String, String> = live_config::static_part(&spec.config);
     let voters: Vec<String> = (0..spec.controller_voters)
         .map(|i| {
             format!(

@@ -69,17 +69,24 @@ fn the_same_input_builds_byte_identical_objects() {
 }
 
 #[test]
-fn a_config_change_changes_the_pod_template_and_nothing_else_does() {
+fn a_static_config_change_changes_the_pod_template_and_nothing_else_does() {
     let base = build(&cluster(spec()), None, 3);
     let mut changed = spec();
-    changed
-        .config
-        .insert("log.retention.ms".into(), "1000".into());
+    changed.config.insert("num.partitions".into(), "6".into());
     let after = build(&cluster(changed), None, 3);
     assert_ne!(
         base.stateful_set.spec.as_ref().unwrap().template,
         after.stateful_set.spec.as_ref().unwrap().template
     );
+    let mut live = spec();
+    live.config.insert("log.retention.ms".into(), "1000".into());
+    let live = build(&cluster(live), None, 3);
+    assert_eq!(
+        base.stateful_set.spec.as_ref().unwrap().template,
+        live.stateful_set.spec.as_ref().unwrap().template,
+        "a key Kafka changes live rolls nothing"
+    );
+    assert_eq!(base.config_map, live.config_map);
     let mut replicas_only = spec();
     replicas_only.replicas = 5;
     let scaled = build(&cluster(replicas_only), None, 5);
