@@ -359,6 +359,35 @@ fn versions_and_static_configs_roll_one_broker_at_a_time_controller_last_and_liv
         .count();
     assert_eq!(config_restarts, 3, "{restarts:?}");
     assert_eq!(restarts.len(), restarts_so_far + 3, "{restarts:?}");
+
+    // The restart annotation restarts every broker once more.
+    env.kubectl_ok(&[
+        "annotate",
+        "-n",
+        NS,
+        "kafkacluster/demo",
+        "weir.dev/restart=e2e-1",
+        "--overwrite",
+    ]);
+    let requested = |env: &KubeEnv| {
+        env.events()
+            .iter()
+            .filter(|(r, m)| r == "RestartingBroker" && m.contains("weir.dev/restart=e2e-1"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while requested(&env) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restart request was not carried out: {:?}",
+            env.events()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    env.wait_for("kafkacluster/demo", Duration::from_secs(300), |c| {
+        KubeEnv::is_true(c, "Ready") && c["status"]["operation"].is_null()
+    });
+    assert_eq!(requested(&env), 3);
     traffic.finish();
 }
 
