@@ -85,6 +85,15 @@ pub enum PartitionError {
 }
 
 impl PartitionError {
+    /// The records of the batch that were refused (KIP-467), by index in
+    /// their batch; empty when the batch failed as a whole.
+    pub fn record_errors(&self) -> &[(i32, String)] {
+        match self {
+            PartitionError::Log(LogError::RecordErrors { records, .. }) => records,
+            _ => &[],
+        }
+    }
+
     /// The Kafka error code for this failure.
     pub fn error_code(&self) -> ResponseError {
         match self {

@@ -62,13 +62,20 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
                 .with_base_offset(-1)
                 .with_log_append_time_ms(-1)
                 .with_log_start_offset(-1);
-            let fail = |e: ResponseError, message: String| {
+            // KIP-467: the records of the batch that were refused, if any.
+            let mut record_errors: Vec<(i32, String)> = Vec::new();
+            let fail = |e: ResponseError, message: String, records: Vec<(i32, String)>| {
                 let mut r = base.clone().with_error_code(e.code());
                 if version >= 8 {
-                    r.error_message = Some(StrBytes::from_string(message.clone()));
-                    r.record_errors = vec![BatchIndexAndErrorMessage::default()
-                        .with_batch_index(0)
-                        .with_batch_index_error_message(Some(StrBytes::from_string(message)))];
+                    r.error_message = Some(StrBytes::from_string(message));
+                    r.record_errors = records
+                        .into_iter()
+                        .map(|(index, why)| {
+                            BatchIndexAndErrorMessage::default()
+                                .with_batch_index(index)
+                                .with_batch_index_error_message(Some(StrBytes::from_string(why)))
+                        })
+                        .collect();
                 }
                 r
             };
@@ -118,7 +125,10 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
                                         }
                                         (info, size)
                                     })
-                                    .map_err(|e| (e.error_code(), e.to_string()))
+                                    .map_err(|e| {
+                                        record_errors = e.record_errors().to_vec();
+                                        (e.error_code(), e.to_string())
+                                    })
                             }
                         },
                     },
@@ -151,7 +161,7 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
                     } else {
                         tracing::debug!(topic = %topic.name.0.as_str(), partition = data.index, error = ?e, %message, "produce failed");
                     }
-                    fail(e, message)
+                    fail(e, message, std::mem::take(&mut record_errors))
                 }
             };
             partitions.push(response);

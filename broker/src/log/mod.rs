@@ -118,9 +118,19 @@ pub enum LogError {
     /// A batch is malformed or its CRC does not match.
     #[error("corrupt message: {0}")]
     CorruptMessage(String),
-    /// A batch breaks a rule of the log (format, keys, transactions).
+    /// A batch breaks a rule of the log (format, transactions).
     #[error("invalid record: {0}")]
     InvalidRecord(String),
+    /// Records of a batch break a rule of the topic (a keyless record in a
+    /// compacted topic): the whole batch is refused and, as in KIP-467, each
+    /// offending record is named by its index in the batch.
+    #[error("{message}")]
+    RecordErrors {
+        /// Kafka's summary of the record errors.
+        message: String,
+        /// (index of the record in its batch, why it was refused).
+        records: Vec<(i32, String)>,
+    },
     /// A batch is larger than `max.message.bytes`.
     #[error("record batch of {size} bytes exceeds max.message.bytes={max}")]
     MessageTooLarge {
@@ -173,7 +183,9 @@ impl LogError {
         match self {
             LogError::Io { .. } => ResponseError::KafkaStorageError,
             LogError::CorruptMessage(_) => ResponseError::CorruptMessage,
-            LogError::InvalidRecord(_) => ResponseError::InvalidRecord,
+            LogError::InvalidRecord(_) | LogError::RecordErrors { .. } => {
+                ResponseError::InvalidRecord
+            }
             LogError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
             LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge,
             LogError::InvalidTimestamp(_) => ResponseError::InvalidTimestamp,

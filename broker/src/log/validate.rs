@@ -125,17 +125,38 @@ fn validate_header(h: &BatchHeader, config: &LogConfig, now_ms: i64) -> Result<(
     Ok(())
 }
 
+/// Kafka's reason for a keyless record in a compacted topic.
+const KEYLESS: &str = "Compacted topic cannot accept message without key.";
+
 /// Reads every record as Kafka's `LogValidator` does, streaming and
 /// skipping values: their count and sizes must match the header, and a
-/// compacted topic needs a key on each.
+/// compacted topic needs a key on each; every keyless record is named.
 fn inspect_records(batch: &[u8], compact: bool) -> Result<(), LogError> {
-    records::scan(batch, None, |_, record| {
+    let mut keyless = Vec::new();
+    records::scan(batch, None, |index, record| {
         if compact && !record.has_key {
-            return Err(LogError::InvalidRecord(
-                "Compacted topic cannot accept message without key".into(),
+            keyless.push((
+                i32::try_from(index).unwrap_or(i32::MAX),
+                KEYLESS.to_string(),
             ));
         }
         Ok(())
+    })?;
+    if keyless.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = keyless
+        .iter()
+        .take(3)
+        .map(|(i, m)| format!("RecordError(batchIndex={i}, message='{m}')"))
+        .collect();
+    Err(LogError::RecordErrors {
+        message: format!(
+            "One or more records have been rejected due to {} record errors in total, and only showing the first three errors at most: [{}]",
+            keyless.len(),
+            shown.join(", ")
+        ),
+        records: keyless,
     })
 }
 
