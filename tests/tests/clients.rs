@@ -37,6 +37,12 @@ fn kafka_python_consumer_groups_share_commit_and_resume() {
 }
 
 #[test]
+fn topics_of_every_compression_type_are_read_back_by_confluent_kafka_and_kafka_python() {
+    let broker = Broker::start();
+    python_script("topic_codecs.py", &broker.bootstrap());
+}
+
+#[test]
 fn confluent_kafka_round_trips_every_codec() {
     let broker = Broker::start();
     python_script("confluent_roundtrip.py", &broker.bootstrap());

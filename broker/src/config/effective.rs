@@ -6,6 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::topic::{definition, validate_value, TopicConfigDef, TOPIC_CONFIGS};
+use kafka_protocol::records::Compression;
+
+use crate::log::codec::TopicCompression;
 use crate::log::{LogConfig, TimestampType};
 
 /// The broker-level defaults of topic configs, keyed by broker key
@@ -146,6 +149,19 @@ impl EffectiveTopicConfig {
         i32::try_from(self.long("min.insync.replicas")).unwrap_or(1)
     }
 
+    /// `compression.type` with the level of its codec.
+    fn compression(&self) -> TopicCompression {
+        let level = |key: &str| i32::try_from(self.long(key)).ok();
+        match self.get("compression.type").unwrap_or("producer") {
+            "uncompressed" => TopicCompression::Codec(Compression::None, None),
+            "gzip" => TopicCompression::Codec(Compression::Gzip, level("compression.gzip.level")),
+            "snappy" => TopicCompression::Codec(Compression::Snappy, None),
+            "lz4" => TopicCompression::Codec(Compression::Lz4, level("compression.lz4.level")),
+            "zstd" => TopicCompression::Codec(Compression::Zstd, level("compression.zstd.level")),
+            _ => TopicCompression::Producer,
+        }
+    }
+
     /// The settings the partition log needs.
     pub fn log_config(&self) -> LogConfig {
         let policy = self.get("cleanup.policy").unwrap_or("delete");
@@ -173,6 +189,7 @@ impl EffectiveTopicConfig {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0.5),
             min_compaction_lag_ms: self.long("min.compaction.lag.ms"),
+            compression: self.compression(),
         }
     }
 }

@@ -42,6 +42,9 @@ pub enum Validator {
     Any,
     /// An integer at least this large.
     AtLeast(i64),
+    /// An integer in this closed range, or the value given (a default
+    /// that means "the codec's own").
+    IntRange(i64, i64, Option<i64>),
     /// A double in this closed range.
     DoubleRange(f64, f64),
     /// One of these strings.
@@ -88,8 +91,32 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         broker_key: "compression.type",
         default: "producer",
         kind: ConfigType::String,
-        validator: Validator::OneOf(&["producer"]),
-        doc: "weir stores batches exactly as the producer compressed them; only 'producer' is accepted.",
+        validator: Validator::OneOf(&["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"]),
+        doc: "The compression of the topic's batches: 'producer' keeps what the producer sent (no recompression), a codec (or 'uncompressed') makes the broker recompress batches that differ.",
+    },
+    TopicConfigDef {
+        name: "compression.gzip.level",
+        broker_key: "compression.gzip.level",
+        default: "-1",
+        kind: ConfigType::Int,
+        validator: Validator::IntRange(1, 9, Some(-1)),
+        doc: "The gzip level the broker recompresses with when compression.type is gzip (-1: the codec's default).",
+    },
+    TopicConfigDef {
+        name: "compression.lz4.level",
+        broker_key: "compression.lz4.level",
+        default: "9",
+        kind: ConfigType::Int,
+        validator: Validator::IntRange(1, 17, None),
+        doc: "The lz4 level the broker recompresses with when compression.type is lz4.",
+    },
+    TopicConfigDef {
+        name: "compression.zstd.level",
+        broker_key: "compression.zstd.level",
+        default: "3",
+        kind: ConfigType::Int,
+        validator: Validator::IntRange(-131072, 22, None),
+        doc: "The zstd level the broker recompresses with when compression.type is zstd.",
     },
     TopicConfigDef {
         name: "delete.retention.ms",
@@ -366,6 +393,12 @@ pub(crate) fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), St
             Some(n) if n < min => Err(format!("Value must be at least {min}")),
             _ => Ok(()),
         },
+        Validator::IntRange(lo, hi, also) => match number {
+            Some(n) if !(lo..=hi).contains(&n) && Some(n) != also => {
+                Err(format!("Value must be between {lo} and {hi}"))
+            }
+            _ => Ok(()),
+        },
         Validator::DoubleRange(lo, hi) => match trimmed.parse::<f64>() {
             Ok(d) if (lo..=hi).contains(&d) => Ok(()),
             Ok(_) => Err(format!("Value must be between {lo} and {hi}")),
@@ -420,6 +453,22 @@ mod tests {
         assert!(validate("retention.ms", "-1").is_ok());
         assert!(validate("segment.bytes", "3000000000").is_err());
         assert!(validate("min.insync.replicas", "0").is_err());
+    }
+
+    #[test]
+    fn compression_takes_kafkas_codecs_and_levels() {
+        for codec in ["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"] {
+            assert!(validate("compression.type", codec).is_ok(), "{codec}");
+        }
+        assert!(validate("compression.type", "none").is_err());
+        assert!(validate("compression.type", "GZIP").is_err());
+        assert!(validate("compression.gzip.level", "-1").is_ok());
+        assert!(validate("compression.gzip.level", "9").is_ok());
+        assert!(validate("compression.gzip.level", "0").is_err());
+        assert!(validate("compression.lz4.level", "17").is_ok());
+        assert!(validate("compression.lz4.level", "18").is_err());
+        assert!(validate("compression.zstd.level", "-5").is_ok());
+        assert!(validate("compression.zstd.level", "23").is_err());
     }
 
     #[test]

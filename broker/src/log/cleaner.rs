@@ -15,8 +15,9 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::batch::{BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+use super::recompress::{self, Rebuild};
 use super::records::{self, KeyHash, KeyHasher};
-use super::{codec, LogError};
+use super::LogError;
 
 /// One segment to clean.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,7 +173,7 @@ pub fn clean_batch(
 
 /// Builds a batch of the kept records under the original header, as
 /// Kafka's cleaner does: same base offset, last offset delta, producer
-/// fields and leader epoch; new count, max timestamp, length and CRC.
+/// fields, leader epoch and codec; new count, max timestamp, length and CRC.
 fn rewrite(
     batch: &[u8],
     header: &BatchHeader,
@@ -180,27 +181,17 @@ fn rewrite(
     kept: usize,
     max_timestamp: i64,
 ) -> Result<Vec<u8>, LogError> {
-    let mut out = batch[..HEADER_LEN].to_vec();
-    let write_failed =
-        |e: std::io::Error| LogError::CorruptMessage(format!("recompressing a cleaned batch: {e}"));
-    {
-        let mut payload =
-            codec::compressor(header.compression(), &mut out).map_err(write_failed)?;
-        records::copy_records(
-            batch,
-            |i| keep.get(i).copied().unwrap_or(false),
-            &mut payload,
-        )?;
-        payload.finish().map_err(write_failed)?;
-    }
-    let batch_length = i32::try_from(out.len() - LOG_OVERHEAD)
-        .map_err(|_| LogError::InvalidRecord("cleaned batch over 2 GiB".into()))?;
-    let count = i32::try_from(kept).unwrap_or(i32::MAX);
-    out[8..12].copy_from_slice(&batch_length.to_be_bytes());
-    out[35..43].copy_from_slice(&max_timestamp.to_be_bytes());
-    out[57..61].copy_from_slice(&count.to_be_bytes());
-    super::batch::set_crc(&mut out);
-    Ok(out)
+    recompress::rebuild(
+        batch,
+        header,
+        Rebuild {
+            codec: header.compression(),
+            level: None,
+            keep: |i| keep.get(i).copied().unwrap_or(false),
+            kept,
+            max_timestamp,
+        },
+    )
 }
 
 /// Cleans the planned segments; returns the cleaned copies of those that

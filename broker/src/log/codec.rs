@@ -63,6 +63,29 @@ pub fn decompressor<'a>(
     })
 }
 
+/// What a topic's `compression.type` asks of the batches appended to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TopicCompression {
+    /// Store batches as the producer compressed them (Kafka's `producer`).
+    #[default]
+    Producer,
+    /// Store every batch with this codec (`uncompressed` is
+    /// `Compression::None`), recompressing those that differ, at this
+    /// level (`None`: the codec's default).
+    Codec(Compression, Option<i32>),
+}
+
+impl TopicCompression {
+    /// The codec a batch compressed with `sent` must be rewritten with,
+    /// `None` when it is stored as sent (the fast path).
+    pub fn recompress_to(self, sent: Compression) -> Option<(Compression, Option<i32>)> {
+        match self {
+            TopicCompression::Codec(codec, level) if codec != sent => Some((codec, level)),
+            _ => None,
+        }
+    }
+}
+
 /// A compressing writer that must be told when the input ends.
 pub trait Compress: Write {
     /// Writes whatever the codec still holds and its end marker.
@@ -74,18 +97,37 @@ pub fn compressor<'a>(
     compression: Compression,
     out: &'a mut Vec<u8>,
 ) -> io::Result<Box<dyn Compress + 'a>> {
+    compressor_at(compression, None, out)
+}
+
+/// A writer that compresses into `out` at `level` (KIP-390's
+/// `compression.<codec>.level`; `None` or -1: the codec's default, which
+/// for lz4 is the fast level 4 Kafka's clients use).
+pub fn compressor_at<'a>(
+    compression: Compression,
+    level: Option<i32>,
+    out: &'a mut Vec<u8>,
+) -> io::Result<Box<dyn Compress + 'a>> {
+    let level = level.filter(|l| *l != -1);
     Ok(match compression {
         Compression::None => Box::new(Plain(out)),
         Compression::Gzip => Box::new(Gzip(flate2::write::GzEncoder::new(
             out,
-            flate2::Compression::default(),
+            level
+                .and_then(|l| u32::try_from(l).ok())
+                .map_or_else(flate2::Compression::default, |l| {
+                    flate2::Compression::new(l.min(9))
+                }),
         ))),
         Compression::Snappy => Box::new(SnappyWriter::new(out)),
         Compression::Lz4 => Box::new(Lz4(lz4::EncoderBuilder::new()
-            .level(4)
+            .level(level.and_then(|l| u32::try_from(l).ok()).unwrap_or(4))
             .block_mode(lz4::BlockMode::Independent)
             .build(out)?)),
-        Compression::Zstd => Box::new(Zstd(zstd::stream::write::Encoder::new(out, 3)?)),
+        Compression::Zstd => Box::new(Zstd(zstd::stream::write::Encoder::new(
+            out,
+            level.unwrap_or(3),
+        )?)),
     })
 }
 

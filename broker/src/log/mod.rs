@@ -13,6 +13,7 @@ pub mod epoch;
 pub mod follower;
 pub mod index;
 pub mod producer_state;
+pub mod recompress;
 pub mod records;
 pub mod segment;
 pub mod validate;
@@ -78,6 +79,9 @@ pub struct LogConfig {
     pub min_cleanable_dirty_ratio: f64,
     /// `min.compaction.lag.ms`: records younger than this are not compacted.
     pub min_compaction_lag_ms: i64,
+    /// `compression.type` and its level: the codec appended batches are
+    /// stored with.
+    pub compression: codec::TopicCompression,
 }
 
 impl Default for LogConfig {
@@ -98,6 +102,7 @@ impl Default for LogConfig {
             delete_retention_ms: 86_400_000,
             min_cleanable_dirty_ratio: 0.5,
             min_compaction_lag_ms: 0,
+            compression: codec::TopicCompression::Producer,
         }
     }
 }
@@ -335,13 +340,19 @@ impl Log {
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
         let mut buf = BytesMut::from(&records[..]);
-        let placed = validate::validate_and_assign(
+        let mut placed = validate::validate_and_assign(
             &mut buf,
             &self.config,
             self.log_end_offset(),
             leader_epoch,
             now_ms,
         )?;
+        if let Some((rebuilt, moved)) =
+            recompress::to_topic_codec(&buf, &placed, self.config.compression)?
+        {
+            buf = BytesMut::from(&rebuilt[..]);
+            placed = moved;
+        }
         let (Some(first), Some(last)) = (placed.first(), placed.last()) else {
             return Err(LogError::InvalidRecord("no record batch".into()));
         };

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 /// sets the default of a topic config (`log.retention.ms` for
 /// `retention.ms`). The same set as the broker's topic config table.
 pub const LIVE_KEYS: &[&str] = &[
+    "compression.gzip.level",
+    "compression.lz4.level",
     "compression.type",
+    "compression.zstd.level",
     "log.cleaner.delete.retention.ms",
     "log.cleaner.max.compaction.lag.ms",
     "log.cleaner.min.cleanable.ratio",
