@@ -157,13 +157,13 @@ fn scale_down(desired: i32, current: i32, view: Option<&ClusterView>) -> Decisio
     if let Some(p) = view
         .partitions
         .iter()
-        .find(|p| p.replicas.len() > usize::try_from(desired).unwrap_or(0))
+        .find(|p| p.target.len() > usize::try_from(desired).unwrap_or(0))
     {
         return refuse(format!(
             "{}-{} has replication factor {} but only {desired} brokers would be left; lower it first",
             p.topic,
             p.partition,
-            p.replicas.len()
+            p.target.len()
         ));
     }
     let moving = moving(view);
@@ -318,6 +318,17 @@ mod tests {
             panic!()
         };
         assert!(reason.contains("replication factor 4"), "{reason}");
+    }
+
+    #[test]
+    fn a_partition_mid_move_counts_its_target_replicas_not_old_and_new_together() {
+        // Draining broker 4: Metadata lists [0, 1, 4] plus the new replica 2.
+        let mut v = view(5, &[&[0, 1, 4, 2]]);
+        v.voters = vec![0];
+        v.partitions[0].reassigning = true;
+        v.partitions[0].target = vec![0, 1, 2];
+        let d = decide(3, Some(5), true, Some(&v));
+        assert_eq!(d.step, Step::Moving(Purpose::Drain, 1), "{d:?}");
     }
 
     #[test]

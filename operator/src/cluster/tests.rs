@@ -142,6 +142,7 @@ pub fn cluster_view(
                 isr: isr.to_vec(),
                 min_isr: *min_isr,
                 reassigning: false,
+                target: replicas.to_vec(),
             })
             .collect(),
     }

@@ -56,6 +56,9 @@ pub struct PartitionInfo {
     pub min_isr: i32,
     /// Whether a reassignment of it is in progress.
     pub reassigning: bool,
+    /// The replicas once the move in progress ends (`replicas` when none
+    /// is): during a move Metadata lists the old and new replicas together.
+    pub target: Vec<i32>,
 }
 
 /// The cluster as one broker sees it.
@@ -143,8 +146,10 @@ impl AdminClient {
                 continue;
             };
             for p in &t.partitions {
+                let target = moving.get(&(topic.clone(), p.partition_index));
                 partitions.push(PartitionInfo {
-                    reassigning: moving.contains_key(&(topic.clone(), p.partition_index)),
+                    reassigning: target.is_some(),
+                    target: target.cloned().unwrap_or_else(|| ids(&p.replica_nodes)),
                     topic: topic.clone(),
                     partition: p.partition_index,
                     leader: p.leader_id.0,
