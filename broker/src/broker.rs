@@ -13,6 +13,7 @@ use crate::controller::broker_configs::CLUSTER_DEFAULT;
 use crate::controller::request::{ControllerReply, ControllerRequest};
 use crate::controller::topics::{NewTopic, TopicDefaults};
 use crate::controller::Rejection;
+use crate::fetch_session::FetchSessions;
 use crate::forwarding;
 use crate::group::GroupCoordinator;
 use crate::liveness::Liveness;
@@ -78,6 +79,8 @@ pub struct Broker {
     pub incarnation: uuid::Uuid,
     /// On the controller: when each broker last heartbeat.
     pub liveness: Liveness,
+    /// Consumers' incremental fetch sessions (KIP-227).
+    pub fetch_sessions: FetchSessions,
     ready: AtomicBool,
     applied_version: Mutex<u64>,
     producer_ids: tokio::sync::Mutex<Range<i64>>,
@@ -118,6 +121,7 @@ impl Broker {
             groups: GroupCoordinator::new(config.groups.clone()),
             incarnation: uuid::Uuid::new_v4(),
             liveness: Liveness::default(),
+            fetch_sessions: FetchSessions::new(config.fetch_session_cache_slots),
             ready: AtomicBool::new(false),
             applied_version: Mutex::new(0),
             producer_ids: tokio::sync::Mutex::new(0..0),

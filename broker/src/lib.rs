@@ -13,6 +13,7 @@ pub mod api;
 pub mod broker;
 pub mod config;
 pub mod controller;
+pub mod fetch_session;
 pub mod forwarding;
 pub mod group;
 pub mod http;

@@ -279,6 +279,8 @@ pub struct BrokerConfig {
     pub groups: GroupConfig,
     /// How often the log cleaner looks for compacted logs to clean.
     pub log_cleaner_backoff_ms: u64,
+    /// `max.incremental.fetch.session.cache.slots`: fetch sessions kept.
+    pub fetch_session_cache_slots: usize,
     /// Connection and request-queue limits.
     pub connections: ConnectionLimits,
     /// The quorum, the internal listener and replication timings.
@@ -383,6 +385,7 @@ const BROKER_KEYS: &[&str] = &[
     "group.initial.rebalance.delay.ms",
     "group.max.size",
     "log.cleaner.backoff.ms",
+    "max.incremental.fetch.session.cache.slots",
 ];
 
 impl BrokerConfig {
@@ -485,6 +488,11 @@ impl BrokerConfig {
             topic_defaults,
             groups: GroupConfig::from_properties(props)?,
             log_cleaner_backoff_ms: parse(props, "log.cleaner.backoff.ms", 15_000)?,
+            fetch_session_cache_slots: parse(
+                props,
+                "max.incremental.fetch.session.cache.slots",
+                1000,
+            )?,
             connections: ConnectionLimits::from_properties(props, socket_request_max_bytes)?,
             unknown_keys,
         })
