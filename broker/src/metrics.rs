@@ -43,6 +43,8 @@ pub struct Metrics {
     pub isr_shrinks: IntCounter,
     /// ISR expansions.
     pub isr_expands: IntCounter,
+    /// Incremental fetch sessions cached (KIP-227).
+    pub fetch_sessions: IntGauge,
 }
 
 /// A metric could not be registered (a programming error, reported at start).
@@ -142,6 +144,10 @@ impl Metrics {
             isr_expands: counter(
                 "kafka_server_replicamanager_isrexpands_total",
                 "Times a partition's ISR grew.",
+            )?,
+            fetch_sessions: gauge(
+                "kafka_server_fetchsessioncache_numincrementalfetchsessions",
+                "Incremental fetch sessions cached.",
             )?,
             requests,
             errors,

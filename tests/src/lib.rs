@@ -269,6 +269,11 @@ impl Broker {
         self.dir.path().join("data")
     }
 
+    /// The URL of the broker's `/metrics`.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}:{}/metrics", self.host, self.http_port)
+    }
+
     /// A plain HTTP/1.1 GET against the broker's HTTP port.
     pub fn http_get(&self, path: &str) -> std::io::Result<(u16, String)> {
         let mut s = TcpStream::connect((self.host.as_str(), self.http_port))?;

@@ -8,12 +8,16 @@ use std::process::{Command, Stdio};
 use weir_e2e::Broker;
 
 fn python_script(name: &str, bootstrap: &str) {
+    python_script_with(name, &[bootstrap]);
+}
+
+fn python_script_with(name: &str, args: &[&str]) {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("python")
         .join(name);
     let output = Command::new("python3")
         .arg(&script)
-        .arg(bootstrap)
+        .args(args)
         .output()
         .expect("python3 runs (install the clients with `bash .ci/run` or `pip install confluent-kafka kafka-python`)");
     assert!(
@@ -40,6 +44,15 @@ fn kafka_python_consumer_groups_share_commit_and_resume() {
 fn topics_of_every_compression_type_are_read_back_by_confluent_kafka_and_kafka_python() {
     let broker = Broker::start();
     python_script("topic_codecs.py", &broker.bootstrap());
+}
+
+#[test]
+fn kafka_python_consumes_two_thousand_partitions_over_a_fetch_session() {
+    let broker = Broker::start();
+    python_script_with(
+        "kafka_python_fetch_sessions.py",
+        &[&broker.bootstrap(), &broker.metrics_url()],
+    );
 }
 
 #[test]

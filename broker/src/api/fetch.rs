@@ -68,6 +68,10 @@ pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> Fet
             return FetchResponse::default().with_error_code(e.code());
         }
     };
+    broker
+        .metrics
+        .fetch_sessions
+        .set(i64::try_from(broker.fetch_sessions.len()).unwrap_or(i64::MAX));
     let deadline =
         Instant::now() + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
