@@ -213,6 +213,15 @@ async fn what_kafka_refuses_gets_kafkas_error_codes() {
         create_error(&broker, t("unknowncfg", 1, 1).set("no.such.config", "1")).await,
         Some(RDKafkaErrorCode::InvalidConfig)
     );
+    // Tiered storage is off (weir has none): Kafka refuses enabling it.
+    assert_eq!(
+        create_error(
+            &broker,
+            t("tiered", 1, 1).set("remote.storage.enable", "true")
+        )
+        .await,
+        Some(RDKafkaErrorCode::InvalidConfig)
+    );
     // rust-rdkafka does not surface per-resource AlterConfigs errors, so ask directly.
     let request = AlterConfigsRequest::default().with_resources(vec![
         kafka_protocol::messages::alter_configs_request::AlterConfigsResource::default()

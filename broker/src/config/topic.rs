@@ -54,6 +54,9 @@ pub enum Validator {
     /// Kafka's throttled-replica list: empty, `*`, or `partition:broker`
     /// pairs separated by commas.
     ThrottledReplicas,
+    /// Any value of the type but this one, refused with this reason (a
+    /// feature the broker does not have, as Kafka refuses it when off).
+    Not(&'static str, &'static str),
 }
 
 /// One topic config key as Kafka defines it.
@@ -239,12 +242,55 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         doc: "The fewest in-sync replicas an acks=all produce needs.",
     },
     TopicConfigDef {
+        name: "local.retention.bytes",
+        broker_key: "log.local.retention.bytes",
+        default: "-2",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(-2),
+        doc: "With tiered storage, the bytes kept locally (-2: retention.bytes). weir has no tiered storage, so every log is local and this has no effect.",
+    },
+    TopicConfigDef {
+        name: "local.retention.ms",
+        broker_key: "log.local.retention.ms",
+        default: "-2",
+        kind: ConfigType::Long,
+        validator: Validator::AtLeast(-2),
+        doc: "With tiered storage, how long segments stay local (-2: retention.ms). weir has no tiered storage, so every log is local and this has no effect.",
+    },
+    TopicConfigDef {
         name: "preallocate",
         broker_key: "log.preallocate",
         default: "false",
         kind: ConfigType::Boolean,
         validator: Validator::Any,
         doc: "Whether to preallocate segment files.",
+    },
+    TopicConfigDef {
+        name: "remote.log.copy.disable",
+        broker_key: "",
+        default: "false",
+        kind: ConfigType::Boolean,
+        validator: Validator::Any,
+        doc: "With tiered storage, stops copying segments to remote storage; without it (weir), no effect.",
+    },
+    TopicConfigDef {
+        name: "remote.log.delete.on.disable",
+        broker_key: "",
+        default: "false",
+        kind: ConfigType::Boolean,
+        validator: Validator::Any,
+        doc: "With tiered storage, deletes remote segments when it is turned off; without it (weir), no effect.",
+    },
+    TopicConfigDef {
+        name: "remote.storage.enable",
+        broker_key: "",
+        default: "false",
+        kind: ConfigType::Boolean,
+        validator: Validator::Not(
+            "true",
+            "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.",
+        ),
+        doc: "Tiered storage for the topic; weir has none, so only false is accepted.",
     },
     TopicConfigDef {
         name: "retention.bytes",
@@ -411,6 +457,13 @@ pub(crate) fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), St
                 Err(format!("String must be one of: {}", allowed.join(", ")))
             }
         }
+        Validator::Not(refused, reason) => {
+            if trimmed.eq_ignore_ascii_case(refused) {
+                Err(reason.to_string())
+            } else {
+                Ok(())
+            }
+        }
         Validator::ThrottledReplicas => {
             if trimmed.is_empty() || trimmed == "*" || parse_throttled(trimmed).is_some() {
                 Ok(())
@@ -453,6 +506,15 @@ mod tests {
         assert!(validate("retention.ms", "-1").is_ok());
         assert!(validate("segment.bytes", "3000000000").is_err());
         assert!(validate("min.insync.replicas", "0").is_err());
+    }
+
+    #[test]
+    fn tiered_storage_keys_are_known_but_remote_storage_cannot_be_enabled() {
+        assert!(validate("remote.storage.enable", "false").is_ok());
+        assert!(validate("remote.storage.enable", "true").is_err());
+        assert!(validate("local.retention.ms", "-2").is_ok());
+        assert!(validate("local.retention.ms", "-3").is_err());
+        assert!(validate("remote.log.copy.disable", "true").is_ok());
     }
 
     #[test]

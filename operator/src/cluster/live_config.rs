@@ -24,6 +24,8 @@ pub const LIVE_KEYS: &[&str] = &[
     "log.flush.interval.ms",
     "log.index.interval.bytes",
     "log.index.size.max.bytes",
+    "log.local.retention.bytes",
+    "log.local.retention.ms",
     "log.message.timestamp.after.max.ms",
     "log.message.timestamp.before.max.ms",
     "log.message.timestamp.type",
