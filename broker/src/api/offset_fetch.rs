@@ -25,8 +25,9 @@ fn fetch_group(
     broker: &Broker,
     group: &str,
     requested: Option<Vec<(String, Vec<i32>)>>,
+    member: Option<(&str, i32)>,
 ) -> Result<Vec<(String, Vec<Answer>)>, ResponseError> {
-    let committed = broker.groups.fetch_offsets(broker, group)?;
+    let committed = broker.groups.fetch_offsets(broker, group, member)?;
     let answer = |p: i32, v: Option<&OffsetValue>| match v {
         Some(v) => (p, v.offset, v.leader_epoch, v.metadata.clone()),
         None => (p, -1, -1, String::new()),
@@ -68,7 +69,13 @@ pub fn handle(broker: &Broker, request: OffsetFetchRequest, version: i16) -> Off
                         .collect()
                 });
                 let out = OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone());
-                match fetch_group(broker, g.group_id.0.as_str(), requested) {
+                // v9 names the member, checked against a consumer group.
+                let member = g
+                    .member_id
+                    .as_ref()
+                    .map(|id| (id.as_str(), g.member_epoch))
+                    .filter(|_| version >= 9);
+                match fetch_group(broker, g.group_id.0.as_str(), requested, member) {
                     Err(e) => {
                         count_error(broker, ApiKey::OffsetFetch, e);
                         out.with_error_code(e.code())
@@ -129,7 +136,7 @@ pub fn handle(broker: &Broker, request: OffsetFetchRequest, version: i16) -> Off
             })
             .collect::<Vec<_>>()
     };
-    match fetch_group(broker, group.0.as_str(), requested.clone()) {
+    match fetch_group(broker, group.0.as_str(), requested.clone(), None) {
         Ok(topics) => OffsetFetchResponse::default().with_topics(to_response(topics, None)),
         Err(e) => {
             count_error(broker, ApiKey::OffsetFetch, e);

@@ -8,6 +8,7 @@
 
 pub mod cluster;
 pub mod connections;
+pub mod consumer_group;
 pub mod effective;
 pub mod listener;
 pub mod topic;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 
+use crate::group::consumer::ConsumerGroupLimits;
 use crate::group::state::GroupLimits;
 
 pub use cluster::{ClusterConfig, Voter};
@@ -304,6 +306,11 @@ pub struct GroupConfig {
     pub offsets_retention_ms: i64,
     /// `offsets.retention.check.interval.ms`.
     pub offsets_retention_check_interval_ms: i64,
+    /// KIP-848 consumer group limits (`group.consumer.*`).
+    pub consumer: ConsumerGroupLimits,
+    /// Whether `group.coordinator.rebalance.protocols` enables the
+    /// consumer protocol.
+    pub consumer_protocol: bool,
 }
 
 impl GroupConfig {
@@ -324,7 +331,10 @@ impl GroupConfig {
             ));
         }
         let to_i32 = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+        let (consumer, consumer_protocol) = consumer_group::parse_consumer_groups(props)?;
         Ok(GroupConfig {
+            consumer,
+            consumer_protocol,
             limits: GroupLimits {
                 min_session_timeout_ms: to_i32(positive("group.min.session.timeout.ms", 6_000)?),
                 max_session_timeout_ms: to_i32(positive(
@@ -447,6 +457,7 @@ impl BrokerConfig {
                 !BROKER_KEYS.contains(&k.as_str())
                     && !connections::KEYS.contains(&k.as_str())
                     && !cluster::KEYS.contains(&k.as_str())
+                    && !consumer_group::KEYS.contains(&k.as_str())
                     && !topic::TOPIC_CONFIGS
                         .iter()
                         .any(|d| d.broker_key == k.as_str())

@@ -62,6 +62,7 @@ impl GroupCoordinator {
         inner.loaded.remove(&index);
         let mine = |group: &str| self.partition_for(group) == index;
         inner.groups.retain(|g, _| !mine(g));
+        inner.consumer_groups.retain(|g, _| !mine(g));
         inner.offsets.retain(|g, _| !mine(g));
         inner.join_waiters.retain(|(g, _), _| !mine(g));
         inner.sync_waiters.retain(|(g, _), _| !mine(g));

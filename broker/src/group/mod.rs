@@ -11,6 +11,8 @@
 //! partition's log when this broker becomes its leader and forgets its
 //! groups when it stops being one.
 
+pub mod consumer;
+mod consumer_groups;
 pub mod expiry;
 pub mod loading;
 pub mod records;
@@ -43,8 +45,12 @@ pub const MAX_GROUP_ID_LEN: usize = 32_767;
 /// Groups and offsets this coordinator serves.
 #[derive(Debug, Default)]
 struct Groups {
-    /// Live groups; a deleted group is removed, so none here is Dead.
+    /// Live classic groups; a deleted group is removed, so none here is
+    /// Dead.
     groups: HashMap<String, Group>,
+    /// Consumer groups of the KIP-848 protocol; a group id is in at most
+    /// one of the two maps.
+    consumer_groups: HashMap<String, consumer::ConsumerGroup>,
     /// Committed offsets per group, by (topic, partition).
     offsets: HashMap<String, BTreeMap<(String, i32), OffsetValue>>,
     /// Parked JoinGroup requests by (group, member).
@@ -89,14 +95,27 @@ pub struct OffsetCommit {
 /// A group's description for DescribeGroups.
 #[derive(Debug, Clone)]
 pub struct GroupDescription {
-    /// State name.
-    pub state: GroupState,
+    /// Kafka's name of the group's state.
+    pub state: &'static str,
     /// Protocol type.
     pub protocol_type: String,
     /// Chosen protocol.
     pub protocol: String,
     /// Members: id, instance id, client id, host, metadata, assignment.
     pub members: Vec<MemberValue>,
+}
+
+/// One group as ListGroups reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedGroup {
+    /// The group id.
+    pub id: String,
+    /// `consumer` for consumer groups, else what the members joined with.
+    pub protocol_type: String,
+    /// Kafka's name of its state.
+    pub state: &'static str,
+    /// `classic` or `consumer` (KIP-848).
+    pub group_type: &'static str,
 }
 
 /// Why a group-level operation failed.
@@ -247,6 +266,9 @@ impl GroupCoordinator {
         let now = now_ms();
         let receiver = {
             let mut inner = self.lock();
+            if let Err(e) = self.make_room_for_classic(&mut inner, group_id) {
+                return error(e);
+            }
             let mut deliveries = Vec::new();
             let unique = uuid::Uuid::new_v4().to_string();
             let group = inner
@@ -361,14 +383,18 @@ impl GroupCoordinator {
         self.check_coordinator(broker, group_id)?;
         let now = now_ms();
         let mut inner = self.lock();
-        let group = inner
-            .groups
-            .entry(group_id.to_string())
-            .or_insert_with(|| Group::new(group_id, now));
-        group.check_commit(member_id, instance_id, generation_id)?;
-        if generation_id < 0 {
-            if let Some(m) = group.members.get_mut(member_id) {
-                m.last_heartbeat_ms = now;
+        if let Some(group) = inner.consumer_groups.get(group_id) {
+            group.check_commit(member_id, generation_id)?;
+        } else {
+            let group = inner
+                .groups
+                .entry(group_id.to_string())
+                .or_insert_with(|| Group::new(group_id, now));
+            group.check_commit(member_id, instance_id, generation_id)?;
+            if generation_id < 0 {
+                if let Some(m) = group.members.get_mut(member_id) {
+                    m.last_heartbeat_ms = now;
+                }
             }
         }
         let records: Vec<(Bytes, Option<Bytes>)> = commits
@@ -383,40 +409,57 @@ impl GroupCoordinator {
         Ok(durable)
     }
 
-    /// Committed offsets of a group: all of them, or those asked for.
+    /// Committed offsets of a group. `member` is the member id and epoch an
+    /// OffsetFetch v9+ names, checked against a consumer group.
     pub fn fetch_offsets(
         &self,
         broker: &Broker,
         group_id: &str,
+        member: Option<(&str, i32)>,
     ) -> GroupResult<BTreeMap<(String, i32), OffsetValue>> {
         Self::validate_group_id(group_id, true)?;
         self.check_coordinator(broker, group_id)?;
-        Ok(self
-            .lock()
-            .offsets
-            .get(group_id)
-            .cloned()
-            .unwrap_or_default())
+        let inner = self.lock();
+        if let Some(group) = inner.consumer_groups.get(group_id) {
+            group.check_fetch(member)?;
+        }
+        Ok(inner.offsets.get(group_id).cloned().unwrap_or_default())
     }
 
-    /// Every group: id, protocol type and state.
-    pub fn list(&self) -> Vec<(String, String, GroupState)> {
+    /// Every group, as ListGroups reports it.
+    pub fn list(&self) -> Vec<ListedGroup> {
         let inner = self.lock();
-        let mut ids: Vec<&String> = inner.groups.keys().collect();
+        let mut ids: Vec<&String> = inner
+            .groups
+            .keys()
+            .chain(inner.consumer_groups.keys())
+            .collect();
         for id in inner.offsets.keys() {
-            if !inner.groups.contains_key(id) {
+            if !inner.groups.contains_key(id) && !inner.consumer_groups.contains_key(id) {
                 ids.push(id);
             }
         }
         ids.sort();
         ids.into_iter()
-            .map(|id| match inner.groups.get(id) {
-                Some(g) => (
-                    id.clone(),
-                    g.protocol_type.clone().unwrap_or_default(),
-                    g.state,
-                ),
-                None => (id.clone(), String::new(), GroupState::Empty),
+            .map(|id| {
+                if let Some(g) = inner.consumer_groups.get(id) {
+                    return ListedGroup {
+                        id: id.clone(),
+                        protocol_type: "consumer".to_string(),
+                        state: g.state().name(),
+                        group_type: "consumer",
+                    };
+                }
+                let (protocol_type, state) = match inner.groups.get(id) {
+                    Some(g) => (g.protocol_type.clone().unwrap_or_default(), g.state),
+                    None => (String::new(), GroupState::Empty),
+                };
+                ListedGroup {
+                    id: id.clone(),
+                    protocol_type,
+                    state: state.name(),
+                    group_type: "classic",
+                }
             })
             .collect()
     }
@@ -430,12 +473,15 @@ impl GroupCoordinator {
         Self::validate_group_id(group_id, true)?;
         self.check_coordinator(broker, group_id)?;
         let inner = self.lock();
+        if let Some(g) = inner.consumer_groups.get(group_id) {
+            return Ok(Some(consumer_groups::classic_view(g)));
+        }
         match inner.groups.get(group_id) {
             Some(g) => {
                 let protocol = g.protocol_name.clone().unwrap_or_default();
                 let stable = g.state == GroupState::Stable;
                 Ok(Some(GroupDescription {
-                    state: g.state,
+                    state: g.state.name(),
                     protocol_type: g.protocol_type.clone().unwrap_or_default(),
                     protocol: if stable {
                         protocol.clone()
@@ -446,7 +492,7 @@ impl GroupCoordinator {
                 }))
             }
             None if inner.offsets.contains_key(group_id) => Ok(Some(GroupDescription {
-                state: GroupState::Empty,
+                state: GroupState::Empty.name(),
                 protocol_type: String::new(),
                 protocol: String::new(),
                 members: vec![],
@@ -460,13 +506,20 @@ impl GroupCoordinator {
         Self::validate_group_id(group_id, true)?;
         self.check_coordinator(broker, group_id)?;
         let mut inner = self.lock();
-        if !inner.groups.contains_key(group_id) && !inner.offsets.contains_key(group_id) {
+        if !inner.groups.contains_key(group_id)
+            && !inner.consumer_groups.contains_key(group_id)
+            && !inner.offsets.contains_key(group_id)
+        {
             return Err(ResponseError::GroupIdNotFound);
         }
         if inner
             .groups
             .get(group_id)
             .is_some_and(|g| g.state != GroupState::Empty)
+            || inner
+                .consumer_groups
+                .get(group_id)
+                .is_some_and(|g| !g.members.is_empty())
         {
             return Err(ResponseError::NonEmptyGroup);
         }
@@ -481,6 +534,7 @@ impl GroupCoordinator {
         self.write(broker, group_id, tombstones)?;
         inner.offsets.remove(group_id);
         inner.groups.remove(group_id);
+        inner.consumer_groups.remove(group_id);
         Ok(())
     }
 
@@ -496,7 +550,8 @@ impl GroupCoordinator {
         self.check_coordinator(broker, group_id)?;
         let mut inner = self.lock();
         let group = inner.groups.get(group_id).cloned();
-        if group.is_none() && !inner.offsets.contains_key(group_id) {
+        let consumer_group = inner.consumer_groups.get(group_id).cloned();
+        if group.is_none() && consumer_group.is_none() && !inner.offsets.contains_key(group_id) {
             return Err(ResponseError::GroupIdNotFound);
         }
         if let Some(g) = &group {
@@ -508,10 +563,13 @@ impl GroupCoordinator {
         let mut results = Vec::with_capacity(partitions.len());
         let mut tombstones = Vec::new();
         for (topic, partition) in partitions {
-            if group
+            let subscribed = group
                 .as_ref()
                 .is_some_and(|g| g.state != GroupState::Empty && g.is_subscribed_to(topic))
-            {
+                || consumer_group
+                    .as_ref()
+                    .is_some_and(|g| !g.members.is_empty() && g.is_subscribed_to(topic));
+            if subscribed {
                 results.push(Some(ResponseError::GroupSubscribedToTopic));
             } else {
                 tombstones.push(offset_record(group_id, topic, *partition, None));
@@ -544,6 +602,7 @@ impl GroupCoordinator {
             }
             self.settle(broker, &mut inner, &id, now, deliveries);
         }
+        self.expire_consumer_members(&mut inner, now);
         if now - inner.last_expiry_check_ms >= self.config.offsets_retention_check_interval_ms {
             inner.last_expiry_check_ms = now;
             self.expire_offsets(broker, &mut inner, now);
@@ -572,7 +631,11 @@ impl GroupCoordinator {
                 && inner
                     .groups
                     .get(&id)
-                    .is_none_or(|g| g.state == GroupState::Empty);
+                    .is_none_or(|g| g.state == GroupState::Empty)
+                && inner
+                    .consumer_groups
+                    .get(&id)
+                    .is_none_or(|g| g.members.is_empty());
             let mut tombstones: Vec<(Bytes, Option<Bytes>)> = gone
                 .iter()
                 .map(|(topic, partition)| offset_record(&id, topic, *partition, None))
@@ -595,6 +658,7 @@ impl GroupCoordinator {
             }
             if forget_group {
                 inner.groups.remove(&id);
+                inner.consumer_groups.remove(&id);
             }
         }
     }

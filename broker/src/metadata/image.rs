@@ -134,6 +134,12 @@ impl MetadataImage {
             .collect()
     }
 
+    /// Every topic name, in order: what a regex subscription is matched
+    /// against.
+    pub fn topic_names(&self) -> impl Iterator<Item = &str> {
+        self.topic_ids.keys().map(String::as_str)
+    }
+
     /// A topic by id.
     pub fn topic_by_id(&self, id: &Uuid) -> Option<&TopicImage> {
         self.topics.get(id)

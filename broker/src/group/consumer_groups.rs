@@ -1,0 +1,259 @@
+//! The coordinator's side of KIP-848 consumer groups: finds or converts the
+//! group a ConsumerGroupHeartbeat names, runs the pure state machine of
+//! [`super::consumer`] under the coordinator's lock, and expires members on
+//! the ticker.
+//!
+//! Conversion follows Kafka's rules for empty groups: a consumer-protocol
+//! member joining an empty classic group replaces it, and a JoinGroup to an
+//! empty consumer group replaces that; committed offsets stay either way.
+//! Consumer group membership is kept in memory: after a coordinator
+//! failover members are told `UNKNOWN_MEMBER_ID` and rejoin, keeping their
+//! committed offsets (see docs/architecture.md).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignmentPartition;
+use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as SubscriptionPartition;
+use kafka_protocol::messages::{
+    ConsumerProtocolAssignment, ConsumerProtocolSubscription, TopicName,
+};
+use kafka_protocol::protocol::{Encodable, StrBytes};
+use uuid::Uuid;
+
+use super::consumer::assignor::Assignment;
+use super::consumer::{
+    ConsumerGroup, Heartbeat, HeartbeatReply, Refusal, TopicCatalog, JOIN_EPOCH,
+};
+use super::records::MemberValue;
+use super::{group_record, GroupCoordinator, GroupDescription, GroupResult, OFFSETS_TOPIC};
+use crate::broker::Broker;
+use crate::metadata::image::MetadataImage;
+use crate::replica_manager::now_ms;
+
+/// The metadata image as the topics a group can subscribe to.
+struct ImageTopics<'a>(&'a MetadataImage);
+
+impl TopicCatalog for ImageTopics<'_> {
+    fn lookup(&self, name: &str) -> Option<(Uuid, i32)> {
+        let topic = self.0.topic(name)?;
+        let count = i32::try_from(topic.partitions.len()).ok()?;
+        Some((topic.id, count))
+    }
+
+    fn names(&self) -> Vec<String> {
+        // Internal topics never match a regex subscription.
+        self.0
+            .topic_names()
+            .filter(|n| *n != OFFSETS_TOPIC)
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+fn refusal(error: ResponseError) -> Refusal {
+    Refusal {
+        error,
+        message: String::new(),
+    }
+}
+
+impl GroupCoordinator {
+    /// Handles a ConsumerGroupHeartbeat.
+    pub fn consumer_heartbeat(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        mut heartbeat: Heartbeat,
+    ) -> Result<HeartbeatReply, Refusal> {
+        self.check_coordinator(broker, group_id).map_err(refusal)?;
+        if heartbeat.member_id.is_empty() {
+            // Version 0: the coordinator names a joining member.
+            heartbeat.member_id = Uuid::new_v4().to_string();
+        }
+        let image = broker.image();
+        let now = now_ms();
+        let mut inner = self.lock();
+        if let Some(classic) = inner.groups.get(group_id) {
+            if heartbeat.member_epoch != JOIN_EPOCH || !classic.members.is_empty() {
+                return Err(Refusal {
+                    error: ResponseError::GroupIdNotFound,
+                    message: format!("Group {group_id} is not a consumer group."),
+                });
+            }
+            // An empty classic group becomes a consumer group; its offsets
+            // stay where they are.
+            self.write(broker, group_id, vec![group_record(group_id, None)])
+                .map_err(refusal)?;
+            inner.groups.remove(group_id);
+            tracing::info!(
+                group = group_id,
+                "converted an empty classic group to a consumer group"
+            );
+        }
+        let group = if heartbeat.member_epoch == JOIN_EPOCH {
+            inner
+                .consumer_groups
+                .entry(group_id.to_string())
+                .or_insert_with(|| ConsumerGroup::new(group_id))
+        } else {
+            // Without the group there is no member: the member rejoins.
+            inner
+                .consumer_groups
+                .get_mut(group_id)
+                .ok_or_else(|| Refusal {
+                    error: ResponseError::UnknownMemberId,
+                    message: format!(
+                        "Member {} is not a member of group {group_id}.",
+                        heartbeat.member_id
+                    ),
+                })?
+        };
+        let epoch = group.group_epoch;
+        let reply = group.heartbeat(heartbeat, &ImageTopics(&image), &self.config.consumer, now)?;
+        if group.group_epoch != epoch {
+            tracing::info!(
+                group = group_id,
+                epoch = group.group_epoch,
+                members = group.members.len(),
+                "consumer group epoch bumped"
+            );
+        }
+        Ok(reply)
+    }
+
+    /// The broker's `group.consumer.*` limits.
+    pub fn consumer_limits(&self) -> &super::consumer::ConsumerGroupLimits {
+        &self.config.consumer
+    }
+
+    /// Whether `group.coordinator.rebalance.protocols` enables KIP-848.
+    pub fn consumer_protocol_enabled(&self) -> bool {
+        self.config.consumer_protocol
+    }
+
+    /// The consumer group `group_id`, for ConsumerGroupDescribe: `Ok(None)`
+    /// if there is none, `GROUP_ID_NOT_FOUND` if it is a classic group.
+    pub fn consumer_group(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+    ) -> GroupResult<Option<ConsumerGroup>> {
+        Self::validate_group_id(group_id, false)?;
+        self.check_coordinator(broker, group_id)?;
+        let inner = self.lock();
+        if inner.groups.contains_key(group_id) {
+            return Err(ResponseError::GroupIdNotFound);
+        }
+        Ok(inner.consumer_groups.get(group_id).cloned())
+    }
+
+    /// Replaces an empty consumer group with a classic one when a JoinGroup
+    /// arrives; a consumer group with members refuses the classic protocol.
+    pub(super) fn make_room_for_classic(
+        &self,
+        inner: &mut super::Groups,
+        group_id: &str,
+    ) -> GroupResult<()> {
+        match inner.consumer_groups.get(group_id) {
+            Some(g) if !g.members.is_empty() => Err(ResponseError::InconsistentGroupProtocol),
+            Some(_) => {
+                inner.consumer_groups.remove(group_id);
+                tracing::info!(
+                    group = group_id,
+                    "converted an empty consumer group to a classic group"
+                );
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Removes consumer group members whose session expired or who did not
+    /// revoke in time.
+    pub(super) fn expire_consumer_members(&self, inner: &mut super::Groups, now: i64) {
+        for group in inner.consumer_groups.values_mut() {
+            for member in group.expired_members(&self.config.consumer, now) {
+                tracing::info!(group = %group.id, member = %member, "consumer group member expired");
+                group.remove_member(&member);
+            }
+        }
+    }
+}
+
+/// A consumer group as DescribeGroups shows it, so tools that speak only
+/// the classic API still see members, subscriptions and assignments (in the
+/// embedded consumer protocol, as Kafka's `asDescribedGroup` encodes them).
+pub(super) fn classic_view(group: &ConsumerGroup) -> GroupDescription {
+    let names = |a: &Assignment| -> Vec<(String, Vec<i32>)> {
+        a.iter()
+            .filter_map(|(id, ps)| {
+                let (name, _) = group.subscribed_topics.get(id)?;
+                Some((name.clone(), ps.iter().copied().collect()))
+            })
+            .collect()
+    };
+    let members = group
+        .members
+        .values()
+        .map(|m| {
+            let held = names(&m.holding.assigned);
+            let subscription = ConsumerProtocolSubscription::default()
+                .with_topics(
+                    m.subscribed_topic_names
+                        .iter()
+                        .map(|t| StrBytes::from_string(t.clone()))
+                        .collect(),
+                )
+                .with_owned_partitions(
+                    held.iter()
+                        .map(|(t, ps)| {
+                            SubscriptionPartition::default()
+                                .with_topic(TopicName(StrBytes::from_string(t.clone())))
+                                .with_partitions(ps.clone())
+                        })
+                        .collect(),
+                )
+                .with_generation_id(m.holding.epoch)
+                .with_rack_id(m.rack_id.clone().map(StrBytes::from_string));
+            let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(
+                held.iter()
+                    .map(|(t, ps)| {
+                        AssignmentPartition::default()
+                            .with_topic(TopicName(StrBytes::from_string(t.clone())))
+                            .with_partitions(ps.clone())
+                    })
+                    .collect(),
+            );
+            MemberValue {
+                member_id: m.id.clone(),
+                instance_id: m.instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                rebalance_timeout_ms: m.rebalance_timeout_ms,
+                session_timeout_ms: 0,
+                subscription: embedded(&subscription, 3),
+                assignment: embedded(&assignment, 3),
+            }
+        })
+        .collect();
+    GroupDescription {
+        state: group.state().name(),
+        protocol_type: "consumer".to_string(),
+        protocol: group
+            .assignor
+            .map(|a| a.name().to_string())
+            .unwrap_or_default(),
+        members,
+    }
+}
+
+/// The embedded consumer protocol's framing: a version, then the message.
+fn embedded<M: Encodable>(message: &M, version: i16) -> Bytes {
+    let mut buf = BytesMut::new();
+    buf.put_i16(version);
+    if let Err(e) = message.encode(&mut buf, version) {
+        tracing::error!(error = %e, "encoding an embedded consumer protocol message failed");
+        return Bytes::new();
+    }
+    buf.freeze()
+}

@@ -1,0 +1,450 @@
+//! The consumer group protocol of KIP-848 with real clients: librdkafka
+//! (through rdkafka) and confluent-kafka members with
+//! `group.protocol=consumer` share a topic through a member kill and a
+//! broker restart, counting every record read; a classic group converts to
+//! the new protocol and back keeping its offsets.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::{
+    ApiKey, ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse,
+    ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, GroupId, ListGroupsRequest,
+    ListGroupsResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::FutureRecord;
+use rdkafka::Message;
+use weir_e2e::cluster::block_on;
+use weir_e2e::process::Process;
+use weir_e2e::{close_consumer, Broker};
+
+/// A broker whose consumer group sessions are short, so a killed member
+/// is noticed within seconds (Kafka's bounds lowered to allow it).
+fn broker() -> Broker {
+    Broker::start_with(&[
+        "--override",
+        "group.consumer.session.timeout.ms=6000",
+        "--override",
+        "group.consumer.min.session.timeout.ms=6000",
+        "--override",
+        "group.consumer.heartbeat.interval.ms=500",
+        "--override",
+        "group.consumer.min.heartbeat.interval.ms=500",
+        "--override",
+        "group.initial.rebalance.delay.ms=0",
+    ])
+}
+
+fn create_topic(broker: &Broker, topic: &str, partitions: i32) {
+    let t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let created =
+        block_on(broker.admin().create_topics(&[t], &AdminOptions::new())).expect("create topics");
+    assert!(created[0].is_ok(), "{created:?}");
+}
+
+fn produce(broker: &Broker, topic: &str, range: std::ops::Range<usize>) {
+    let producer = broker.producer(&[]);
+    block_on(async {
+        for i in range {
+            producer
+                .send(
+                    FutureRecord::<(), _>::to(topic).payload(&i.to_string()),
+                    Duration::from_secs(30),
+                )
+                .await
+                .expect("delivered");
+        }
+    });
+}
+
+fn new_protocol_consumer(broker: &Broker, group: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("group.id", group)
+        .set("group.protocol", "consumer")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .expect("consumer");
+    consumer
+}
+
+/// Polls each consumer once, committing every record synchronously after
+/// noting it: what a careful at-least-once application does.
+fn poll_round(consumers: &[&BaseConsumer], seen: &mut Vec<usize>) {
+    for c in consumers {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
+            let value = std::str::from_utf8(m.payload().unwrap_or_default())
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .expect("a number");
+            seen.push(value);
+            c.commit_message(&m, CommitMode::Sync).expect("commit");
+        }
+    }
+}
+
+fn describe(broker: &Broker, group: &str) -> ConsumerGroupDescribeResponse {
+    let request = ConsumerGroupDescribeRequest::default()
+        .with_group_ids(vec![GroupId(StrBytes::from_string(group.to_string()))]);
+    broker
+        .raw()
+        .call(ApiKey::ConsumerGroupDescribe, 1, &request)
+}
+
+/// Partitions per member once the group is Stable, sorted.
+fn stable_shares(broker: &Broker, group: &str) -> Option<Vec<usize>> {
+    let described = describe(broker, group);
+    let g = described.groups.first()?;
+    if g.error_code != 0 || g.group_state.as_str() != "Stable" {
+        return None;
+    }
+    let mut shares: Vec<usize> = g
+        .members
+        .iter()
+        .map(|m| {
+            m.assignment
+                .topic_partitions
+                .iter()
+                .map(|t| t.partitions.len())
+                .sum()
+        })
+        .collect();
+    shares.sort_unstable();
+    Some(shares)
+}
+
+fn read_lines(path: &std::path::Path) -> Vec<usize> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+fn confluent_member(broker: &Broker, group: &str, topic: &str, out: &std::path::Path) -> Process {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join("confluent_consumer_protocol_member.py");
+    Process::spawn(
+        Command::new("python3")
+            .arg(script)
+            .args([&broker.bootstrap(), group, topic])
+            .arg(out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit()),
+        "python3 with confluent-kafka",
+    )
+}
+
+/// Polls `consumers` until every value in `want` was read (by them or the
+/// python member's file), or fails with what is missing.
+fn read_all(
+    consumers: &[&BaseConsumer],
+    seen: &mut Vec<usize>,
+    python_out: Option<&std::path::Path>,
+    want: std::ops::Range<usize>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        poll_round(consumers, seen);
+        let mut all: BTreeSet<usize> = seen.iter().copied().collect();
+        if let Some(p) = python_out {
+            all.extend(read_lines(p));
+        }
+        let missing = want.clone().filter(|v| !all.contains(v)).count();
+        if missing == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} of {} records never read",
+            want.len()
+        );
+    }
+}
+
+fn wait_for_shares(
+    broker: &Broker,
+    group: &str,
+    consumers: &[&BaseConsumer],
+    seen: &mut Vec<usize>,
+    want: &[usize],
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stable_shares(broker, group).as_deref() != Some(want) {
+        assert!(
+            Instant::now() < deadline,
+            "group never reached shares {want:?}: {:?}",
+            describe(broker, group)
+        );
+        poll_round(consumers, seen);
+    }
+}
+
+fn times_read(values: &[usize]) -> BTreeMap<usize, usize> {
+    let mut counts = BTreeMap::new();
+    for v in values {
+        *counts.entry(*v).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn consumer_protocol_members_share_a_topic_through_a_member_kill_and_a_broker_restart() {
+    let mut broker = broker();
+    let (topic, group) = ("kip848", "kip848-group");
+    create_topic(&broker, topic, 6);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let python_out = dir.path().join("confluent.txt");
+    let a = new_protocol_consumer(&broker, group);
+    let b = new_protocol_consumer(&broker, group);
+    a.subscribe(&[topic]).expect("subscribe");
+    b.subscribe(&[topic]).expect("subscribe");
+    let mut python = confluent_member(&broker, group, topic, &python_out);
+    let mut seen = Vec::new();
+    wait_for_shares(&broker, group, &[&a, &b], &mut seen, &[2, 2, 2]);
+
+    produce(&broker, topic, 0..600);
+    read_all(&[&a, &b], &mut seen, Some(&python_out), 0..600);
+    let python_first = read_lines(&python_out);
+    assert!(
+        !python_first.is_empty(),
+        "the confluent-kafka member read nothing"
+    );
+    eprintln!(
+        "before the kill: librdkafka members read {}, confluent-kafka {}",
+        seen.len(),
+        python_first.len()
+    );
+
+    // kill -9: the member never leaves; its session expires and its
+    // partitions move to the others from its committed offsets.
+    python.kill();
+    let after_kill = seen.len();
+    wait_for_shares(&broker, group, &[&a, &b], &mut seen, &[3, 3]);
+    produce(&broker, topic, 600..1200);
+    read_all(&[&a, &b], &mut seen, None, 600..1200);
+    let reread: Vec<usize> = seen[after_kill..]
+        .iter()
+        .copied()
+        .filter(|v| *v < 600)
+        .collect();
+    // The killed member noted each record before committing it, so at most
+    // the last record of each of its two partitions is read again.
+    assert!(reread.len() <= 2, "read again after the kill: {reread:?}");
+
+    // A broker restart loses the coordinator's memberships: members are
+    // told they are unknown, rejoin, and resume from their commits.
+    broker.restart();
+    broker.wait_ready();
+    let after_restart = seen.len();
+    produce(&broker, topic, 1200..1800);
+    read_all(&[&a, &b], &mut seen, None, 1200..1800);
+    wait_for_shares(&broker, group, &[&a, &b], &mut seen, &[3, 3]);
+    let reread: Vec<usize> = seen[after_restart..]
+        .iter()
+        .copied()
+        .filter(|v| *v < 1200)
+        .collect();
+    assert!(
+        reread.is_empty(),
+        "committed records read again: {reread:?}"
+    );
+
+    let mut everything = seen.clone();
+    everything.extend(python_first);
+    let counts = times_read(&everything);
+    let lost: Vec<usize> = (0..1800).filter(|v| !counts.contains_key(v)).collect();
+    let duplicated = counts.values().filter(|n| **n > 1).count();
+    eprintln!(
+        "1800 produced, {} read, {} lost, {duplicated} read twice",
+        everything.len(),
+        lost.len()
+    );
+    assert!(lost.is_empty(), "never read: {lost:?}");
+    close_consumer(a);
+    close_consumer(b);
+}
+
+fn list_groups(broker: &Broker) -> Vec<(String, String, String)> {
+    let response: ListGroupsResponse =
+        broker
+            .raw()
+            .call(ApiKey::ListGroups, 5, &ListGroupsRequest::default());
+    response
+        .groups
+        .into_iter()
+        .map(|g| {
+            (
+                g.group_id.0.to_string(),
+                g.group_type.to_string(),
+                g.group_state.to_string(),
+            )
+        })
+        .collect()
+}
+
+fn group_type(broker: &Broker, group: &str) -> Option<String> {
+    list_groups(broker)
+        .into_iter()
+        .find(|(g, _, _)| g == group)
+        .map(|(_, t, _)| t)
+}
+
+/// Member ids of raw heartbeats: clients make their own (KIP-1082).
+static NEXT_MEMBER: AtomicUsize = AtomicUsize::new(0);
+
+fn join_heartbeat(group: &str, topic: &str) -> ConsumerGroupHeartbeatRequest {
+    ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+        .with_member_id(StrBytes::from_string(format!(
+            "raw-member-{}-{}",
+            std::process::id(),
+            NEXT_MEMBER.fetch_add(1, Ordering::Relaxed)
+        )))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(30_000)
+        .with_subscribed_topic_names(Some(vec![TopicName(StrBytes::from_string(
+            topic.to_string(),
+        ))]))
+        .with_topic_partitions(Some(vec![]))
+}
+
+/// Reads with `consumer` until `want` values came, then polls a little
+/// longer so anything extra shows.
+fn read_exactly(consumer: &BaseConsumer, want: usize) -> Vec<usize> {
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.len() < want {
+        assert!(
+            Instant::now() < deadline,
+            "read only {} of {want}",
+            seen.len()
+        );
+        poll_round(&[consumer], &mut seen);
+    }
+    let settle = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < settle {
+        poll_round(&[consumer], &mut seen);
+    }
+    seen
+}
+
+#[test]
+fn a_classic_group_converts_to_the_consumer_protocol_and_back_keeping_its_offsets() {
+    let broker = broker();
+    let (topic, group) = ("converting", "converting-group");
+    create_topic(&broker, topic, 3);
+    produce(&broker, topic, 0..300);
+
+    let classic = broker.group_consumer(group, &[]);
+    classic.subscribe(&[topic]).expect("subscribe");
+    let first = read_exactly(&classic, 300);
+    assert_eq!(first.len(), 300);
+    assert_eq!(group_type(&broker, group).as_deref(), Some("classic"));
+    // While a classic member is in the group, the new protocol is refused
+    // with Kafka's error, and the group keeps running.
+    let refused: ConsumerGroupHeartbeatResponse = broker.raw().call(
+        ApiKey::ConsumerGroupHeartbeat,
+        1,
+        &join_heartbeat(group, topic),
+    );
+    assert_eq!(refused.error_code, 69, "GROUP_ID_NOT_FOUND: {refused:?}");
+    close_consumer(classic);
+
+    // The empty classic group becomes a consumer group; it resumes from
+    // the classic group's commits.
+    produce(&broker, topic, 300..400);
+    let modern = new_protocol_consumer(&broker, group);
+    modern.subscribe(&[topic]).expect("subscribe");
+    let second = read_exactly(&modern, 100);
+    assert_eq!(
+        second.iter().copied().collect::<BTreeSet<_>>(),
+        (300..400).collect(),
+        "read: {second:?}"
+    );
+    assert_eq!(second.len(), 100);
+    assert_eq!(group_type(&broker, group).as_deref(), Some("consumer"));
+    close_consumer(modern);
+
+    // And back: an empty consumer group becomes classic on a JoinGroup.
+    produce(&broker, topic, 400..450);
+    let classic = broker.group_consumer(group, &[]);
+    classic.subscribe(&[topic]).expect("subscribe");
+    let third = read_exactly(&classic, 50);
+    assert_eq!(
+        third.iter().copied().collect::<BTreeSet<_>>(),
+        (400..450).collect(),
+        "read: {third:?}"
+    );
+    assert_eq!(group_type(&broker, group).as_deref(), Some("classic"));
+    close_consumer(classic);
+}
+
+#[test]
+fn consumer_group_heartbeats_are_answered_as_kafka_answers_them() {
+    let broker = broker();
+    create_topic(&broker, "hb", 4);
+    let mut raw = broker.raw();
+    // A client finds the coordinator first, which creates
+    // __consumer_offsets.
+    let warmup = new_protocol_consumer(&broker, "hb-warmup");
+    warmup.subscribe(&["hb"]).expect("subscribe");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stable_shares(&broker, "hb-warmup").is_none() {
+        assert!(Instant::now() < deadline, "the warm-up member never joined");
+        let _ = warmup.poll(Duration::from_millis(100));
+    }
+    close_consumer(warmup);
+    let join = join_heartbeat("hb-group", "hb");
+    let joined: ConsumerGroupHeartbeatResponse = raw.call(ApiKey::ConsumerGroupHeartbeat, 1, &join);
+    assert_eq!(joined.error_code, 0, "{joined:?}");
+    assert_eq!(joined.member_epoch, 1);
+    assert_eq!(joined.heartbeat_interval_ms, 500);
+    let assignment = joined
+        .assignment
+        .expect("a joining member gets its assignment");
+    let partitions: usize = assignment
+        .topic_partitions
+        .iter()
+        .map(|t| t.partitions.len())
+        .sum();
+    assert_eq!(partitions, 4);
+
+    // An epoch the coordinator never gave is fenced; an unknown member is
+    // unknown; a join without a subscription is an invalid request.
+    let ahead = join
+        .clone()
+        .with_member_epoch(5)
+        .with_topic_partitions(None);
+    let fenced: ConsumerGroupHeartbeatResponse =
+        raw.call(ApiKey::ConsumerGroupHeartbeat, 1, &ahead);
+    assert_eq!(fenced.error_code, 110, "FENCED_MEMBER_EPOCH: {fenced:?}");
+    let stranger = ahead
+        .clone()
+        .with_member_id(StrBytes::from_static_str("stranger"));
+    let unknown: ConsumerGroupHeartbeatResponse =
+        raw.call(ApiKey::ConsumerGroupHeartbeat, 1, &stranger);
+    assert_eq!(unknown.error_code, 25, "UNKNOWN_MEMBER_ID: {unknown:?}");
+    let bare = join_heartbeat("hb-group", "hb").with_subscribed_topic_names(None);
+    let invalid: ConsumerGroupHeartbeatResponse =
+        raw.call(ApiKey::ConsumerGroupHeartbeat, 1, &bare);
+    assert_eq!(invalid.error_code, 42, "INVALID_REQUEST: {invalid:?}");
+    assert!(invalid.error_message.is_some());
+
+    // Leaving answers epoch -1 and empties the group.
+    let leave = join.with_member_epoch(-1).with_topic_partitions(None);
+    let left: ConsumerGroupHeartbeatResponse = raw.call(ApiKey::ConsumerGroupHeartbeat, 1, &leave);
+    assert_eq!((left.error_code, left.member_epoch), (0, -1));
+    let described = describe(&broker, "hb-group");
+    assert_eq!(described.groups[0].group_state.as_str(), "Empty");
+    let classic = describe(&broker, "no-such-group");
+    assert_eq!(classic.groups[0].error_code, 69, "GROUP_ID_NOT_FOUND");
+}
