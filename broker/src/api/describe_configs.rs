@@ -11,6 +11,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use crate::broker::Broker;
 use crate::config::effective::{BrokerLogDefaults, ConfigSource};
+use crate::config::static_broker::STATIC_BROKER_CONFIGS;
 use crate::config::topic::{by_broker_key, ConfigType, TOPIC_CONFIGS};
 use crate::controller::broker_configs::{CLUSTER_DEFAULT, DYNAMIC_BROKER_CONFIGS};
 
@@ -25,7 +26,8 @@ pub mod resource_type {
 /// One config entry before encoding.
 struct Entry {
     name: String,
-    value: String,
+    /// `None` for a config with no value (Kafka's null).
+    value: Option<String>,
     source: ConfigSource,
     kind: ConfigType,
     read_only: bool,
@@ -94,7 +96,7 @@ fn encode(
 ) -> DescribeConfigsResourceResult {
     let mut r = DescribeConfigsResourceResult::default()
         .with_name(StrBytes::from_string(e.name))
-        .with_value(Some(StrBytes::from_string(e.value)))
+        .with_value(e.value.map(StrBytes::from_string))
         .with_read_only(e.read_only)
         .with_config_source(e.source.code());
     if include_synonyms {
@@ -140,7 +142,7 @@ fn topic_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseErr
             synonyms.extend(broker_synonyms(&defaults, e.def.broker_key, e.def.default));
             Entry {
                 name: e.def.name.to_string(),
-                value: e.value.clone(),
+                value: Some(e.value.clone()),
                 source: e.source,
                 kind: e.def.kind,
                 read_only: false,
@@ -184,7 +186,7 @@ fn cluster_default_entries(broker: &Broker) -> Vec<Entry> {
             };
             Some(Entry {
                 name: name.clone(),
-                value: value.clone(),
+                value: Some(value.clone()),
                 source: ConfigSource::DynamicDefaultBroker,
                 kind,
                 read_only: false,
@@ -217,78 +219,42 @@ fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseEr
             .collect::<Vec<_>>()
             .join(",")
     };
-    let static_entry = |name: &str, value: String, kind: ConfigType, doc: &'static str| Entry {
-        name: name.to_string(),
-        synonyms: vec![(name.to_string(), value.clone(), ConfigSource::Broker)],
-        value,
-        source: ConfigSource::Broker,
-        kind,
-        read_only: true,
-        doc,
-    };
-    let mut entries = vec![
-        static_entry(
-            "node.id",
-            id.to_string(),
-            ConfigType::Int,
-            "This broker's id.",
-        ),
-        static_entry(
-            "listeners",
-            join(&c.listeners),
-            ConfigType::String,
-            "Addresses the broker binds.",
-        ),
-        static_entry(
-            "advertised.listeners",
-            join(&c.advertised_listeners),
-            ConfigType::String,
-            "Addresses clients are told to use.",
-        ),
-        static_entry(
-            "log.dirs",
-            c.data_dir.display().to_string(),
-            ConfigType::String,
-            "Directory holding the logs.",
-        ),
-        static_entry(
-            "num.partitions",
-            c.num_partitions.to_string(),
-            ConfigType::Int,
-            "Partitions of auto-created topics.",
-        ),
-        static_entry(
-            "default.replication.factor",
-            c.default_replication_factor.to_string(),
-            ConfigType::Int,
-            "Replication factor of auto-created topics.",
-        ),
-        static_entry(
-            "auto.create.topics.enable",
-            c.auto_create_topics_enable.to_string(),
-            ConfigType::Boolean,
-            "Whether unknown topics are created on first use.",
-        ),
-        static_entry(
-            "socket.request.max.bytes",
-            c.socket_request_max_bytes.to_string(),
-            ConfigType::Int,
-            "Largest request accepted.",
-        ),
-        static_entry(
-            "log.retention.check.interval.ms",
-            c.log_retention_check_interval_ms.to_string(),
-            ConfigType::Long,
-            "How often retention runs.",
-        ),
+    // Values the broker computes (a flag, a default address) are shown as
+    // it runs with them; everything else as set or at Kafka's default.
+    let computed = [
+        ("node.id", Some(id.to_string())),
+        ("listeners", Some(join(&c.listeners))),
+        ("advertised.listeners", Some(join(&c.advertised_listeners))),
+        ("log.dirs", Some(c.data_dir.display().to_string())),
+        ("broker.rack", c.rack.clone()),
     ];
-    if let Some(rack) = &c.rack {
-        entries.push(static_entry(
-            "broker.rack",
-            rack.clone(),
-            ConfigType::String,
-            "Rack of this broker.",
-        ));
+    let mut entries = Vec::new();
+    for def in STATIC_BROKER_CONFIGS {
+        let set = c.static_props.get(def.name);
+        let value = match computed.iter().find(|(n, _)| *n == def.name) {
+            Some((_, v)) => v.clone(),
+            None => set.cloned().or_else(|| def.default.map(str::to_string)),
+        };
+        let mut synonyms = Vec::new();
+        if let Some(v) = set {
+            synonyms.push((def.name.to_string(), v.clone(), ConfigSource::Broker));
+        }
+        if let Some(d) = def.default {
+            synonyms.push((def.name.to_string(), d.to_string(), ConfigSource::Default));
+        }
+        entries.push(Entry {
+            name: def.name.to_string(),
+            value,
+            source: if set.is_some() {
+                ConfigSource::Broker
+            } else {
+                ConfigSource::Default
+            },
+            kind: def.kind,
+            read_only: true,
+            doc: def.doc,
+            synonyms,
+        });
     }
     let image = broker.image();
     for def in DYNAMIC_BROKER_CONFIGS {
@@ -316,7 +282,7 @@ fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseEr
         let (value, source) = (synonyms[0].1.clone(), synonyms[0].2);
         entries.push(Entry {
             name: def.name.to_string(),
-            value,
+            value: Some(value),
             source,
             synonyms,
             kind: def.kind,
@@ -330,7 +296,7 @@ fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseEr
         let (value, source) = (synonyms[0].1.clone(), synonyms[0].2);
         entries.push(Entry {
             name: def.broker_key.to_string(),
-            value,
+            value: Some(value),
             source,
             synonyms,
             kind: def.kind,

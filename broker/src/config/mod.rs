@@ -11,6 +11,7 @@ pub mod connections;
 pub mod consumer_group;
 pub mod effective;
 pub mod listener;
+pub mod static_broker;
 pub mod topic;
 
 use std::collections::BTreeMap;
@@ -289,6 +290,9 @@ pub struct BrokerConfig {
     pub cluster: ClusterConfig,
     /// Keys that were given but mean nothing to weir; logged as warnings.
     pub unknown_keys: Vec<String>,
+    /// The static broker configs set in the properties, as given: what
+    /// DescribeConfigs reports as `STATIC_BROKER_CONFIG`.
+    pub static_props: BTreeMap<String, String>,
 }
 
 /// Settings of the group coordinator, under Kafka's keys.
@@ -506,6 +510,11 @@ impl BrokerConfig {
             )?,
             connections: ConnectionLimits::from_properties(props, socket_request_max_bytes)?,
             unknown_keys,
+            static_props: props
+                .iter()
+                .filter(|(k, _)| static_broker::by_name(k).is_some())
+                .map(|(k, v)| (k.clone(), v.trim().to_string()))
+                .collect(),
         })
     }
 
