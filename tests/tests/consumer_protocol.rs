@@ -11,33 +11,35 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::{
     ApiKey, ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse,
-    ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, GroupId, ListGroupsRequest,
-    ListGroupsResponse, TopicName,
+    ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, FindCoordinatorRequest,
+    FindCoordinatorResponse, GroupId, ListGroupsRequest, ListGroupsResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::FutureRecord;
 use rdkafka::Message;
-use weir_e2e::cluster::block_on;
+use weir_e2e::cluster::{block_on, Cluster};
 use weir_e2e::process::Process;
 use weir_e2e::{close_consumer, Broker};
 
-/// A broker whose consumer group sessions are short, so a killed member
-/// is noticed within seconds (Kafka's bounds lowered to allow it).
+/// Consumer group sessions short enough that a killed member is noticed
+/// within seconds (Kafka's bounds lowered to allow it).
+const SHORT_SESSIONS: &[&str] = &[
+    "--override",
+    "group.consumer.session.timeout.ms=6000",
+    "--override",
+    "group.consumer.min.session.timeout.ms=6000",
+    "--override",
+    "group.consumer.heartbeat.interval.ms=500",
+    "--override",
+    "group.consumer.min.heartbeat.interval.ms=500",
+    "--override",
+    "group.initial.rebalance.delay.ms=0",
+];
+
 fn broker() -> Broker {
-    Broker::start_with(&[
-        "--override",
-        "group.consumer.session.timeout.ms=6000",
-        "--override",
-        "group.consumer.min.session.timeout.ms=6000",
-        "--override",
-        "group.consumer.heartbeat.interval.ms=500",
-        "--override",
-        "group.consumer.min.heartbeat.interval.ms=500",
-        "--override",
-        "group.initial.rebalance.delay.ms=0",
-    ])
+    Broker::start_with(SHORT_SESSIONS)
 }
 
 fn create_topic(broker: &Broker, topic: &str, partitions: i32) {
@@ -48,7 +50,17 @@ fn create_topic(broker: &Broker, topic: &str, partitions: i32) {
 }
 
 fn produce(broker: &Broker, topic: &str, range: std::ops::Range<usize>) {
-    let producer = broker.producer(&[]);
+    produce_to(&broker.bootstrap(), topic, range);
+}
+
+fn produce_to(bootstrap: &str, topic: &str, range: std::ops::Range<usize>) {
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer");
     block_on(async {
         for i in range {
             producer
@@ -63,8 +75,12 @@ fn produce(broker: &Broker, topic: &str, range: std::ops::Range<usize>) {
 }
 
 fn new_protocol_consumer(broker: &Broker, group: &str) -> BaseConsumer {
+    consumer_at(&broker.bootstrap(), group)
+}
+
+fn consumer_at(bootstrap: &str, group: &str) -> BaseConsumer {
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("group.protocol", "consumer")
         .set("enable.auto.commit", "false")
@@ -91,16 +107,23 @@ fn poll_round(consumers: &[&BaseConsumer], seen: &mut Vec<usize>) {
 }
 
 fn describe(broker: &Broker, group: &str) -> ConsumerGroupDescribeResponse {
+    describe_at(&broker.bootstrap(), group)
+}
+
+/// ConsumerGroupDescribe sent to one broker (the group's coordinator).
+fn describe_at(address: &str, group: &str) -> ConsumerGroupDescribeResponse {
     let request = ConsumerGroupDescribeRequest::default()
         .with_group_ids(vec![GroupId(StrBytes::from_string(group.to_string()))]);
-    broker
-        .raw()
-        .call(ApiKey::ConsumerGroupDescribe, 1, &request)
+    weir_e2e::RawClient::connect(address).call(ApiKey::ConsumerGroupDescribe, 1, &request)
 }
 
 /// Partitions per member once the group is Stable, sorted.
 fn stable_shares(broker: &Broker, group: &str) -> Option<Vec<usize>> {
-    let described = describe(broker, group);
+    stable_shares_at(&broker.bootstrap(), group)
+}
+
+fn stable_shares_at(address: &str, group: &str) -> Option<Vec<usize>> {
+    let described = describe_at(address, group);
     let g = described.groups.first()?;
     if g.error_code != 0 || g.group_state.as_str() != "Stable" {
         return None;
@@ -118,6 +141,25 @@ fn stable_shares(broker: &Broker, group: &str) -> Option<Vec<usize>> {
         .collect();
     shares.sort_unstable();
     Some(shares)
+}
+
+/// Member ids and epochs of a group, as the coordinator describes it.
+fn member_epochs(broker: &Broker, group: &str) -> BTreeMap<String, i32> {
+    member_epochs_at(&broker.bootstrap(), group)
+}
+
+fn member_epochs_at(address: &str, group: &str) -> BTreeMap<String, i32> {
+    let described = describe_at(address, group);
+    described
+        .groups
+        .first()
+        .map(|g| {
+            g.members
+                .iter()
+                .map(|m| (m.member_id.to_string(), m.member_epoch))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn read_lines(path: &std::path::Path) -> Vec<usize> {
@@ -240,10 +282,16 @@ fn consumer_protocol_members_share_a_topic_through_a_member_kill_and_a_broker_re
     // the last record of each of its two partitions is read again.
     assert!(reread.len() <= 2, "read again after the kill: {reread:?}");
 
-    // A broker restart loses the coordinator's memberships: members are
-    // told they are unknown, rejoin, and resume from their commits.
+    // A broker restart: the coordinator replays the group from
+    // __consumer_offsets, so the members carry on in their epochs.
+    let before_restart = member_epochs(&broker, group);
     broker.restart();
     broker.wait_ready();
+    let replayed = member_epochs(&broker, group);
+    assert_eq!(
+        replayed, before_restart,
+        "the group as it was before the restart"
+    );
     let after_restart = seen.len();
     produce(&broker, topic, 1200..1800);
     read_all(&[&a, &b], &mut seen, None, 1200..1800);
@@ -447,4 +495,95 @@ fn consumer_group_heartbeats_are_answered_as_kafka_answers_them() {
     assert_eq!(described.groups[0].group_state.as_str(), "Empty");
     let classic = describe(&broker, "no-such-group");
     assert_eq!(classic.groups[0].error_code, 69, "GROUP_ID_NOT_FOUND");
+}
+
+/// The broker coordinating `group`, as `via` answers FindCoordinator.
+fn coordinator_of(via: &str, group: &str) -> Option<usize> {
+    let request =
+        FindCoordinatorRequest::default().with_key(StrBytes::from_string(group.to_string()));
+    let found: FindCoordinatorResponse =
+        weir_e2e::RawClient::connect(via).call(ApiKey::FindCoordinator, 2, &request);
+    (found.error_code == 0)
+        .then(|| usize::try_from(found.node_id.0).ok())
+        .flatten()
+}
+
+#[test]
+fn a_consumer_group_carries_on_through_a_coordinator_failover() {
+    let mut cluster = Cluster::start(3, 3, SHORT_SESSIONS);
+    let (topic, group) = ("moving", "moving-group");
+    create_topic_on_cluster(&cluster, topic);
+    let bootstrap = cluster.bootstrap();
+    let a = consumer_at(&bootstrap, group);
+    let b = consumer_at(&bootstrap, group);
+    a.subscribe(&[topic]).expect("subscribe");
+    b.subscribe(&[topic]).expect("subscribe");
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let coordinator = loop {
+        assert!(Instant::now() < deadline, "the group never became stable");
+        poll_round(&[&a, &b], &mut seen);
+        let Some(c) = coordinator_of(&cluster.brokers[0].bootstrap(), group) else {
+            continue;
+        };
+        if stable_shares_at(&cluster.brokers[c].bootstrap(), group).as_deref() == Some(&[2, 2]) {
+            break c;
+        }
+    };
+    produce_to(&bootstrap, topic, 0..400);
+    read_all(&[&a, &b], &mut seen, None, 0..400);
+    let before = member_epochs_at(&cluster.brokers[coordinator].bootstrap(), group);
+
+    // kill -9 the coordinator: another broker leads the group's
+    // __consumer_offsets partition and replays the group from it.
+    cluster.brokers[coordinator].kill9();
+    let survivor = (coordinator + 1) % 3;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let replayed = loop {
+        assert!(Instant::now() < deadline, "no broker took over the group");
+        poll_round(&[&a, &b], &mut seen);
+        let Some(c) = coordinator_of(&cluster.brokers[survivor].bootstrap(), group) else {
+            continue;
+        };
+        if c == coordinator {
+            continue;
+        }
+        let members = member_epochs_at(&cluster.brokers[c].bootstrap(), group);
+        if !members.is_empty() {
+            break members;
+        }
+    };
+    assert_eq!(
+        replayed.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "the new coordinator knows the same members"
+    );
+    let after_failover = seen.len();
+    produce_to(&bootstrap, topic, 400..800);
+    read_all(&[&a, &b], &mut seen, None, 400..800);
+    let reread: Vec<usize> = seen[after_failover..]
+        .iter()
+        .copied()
+        .filter(|v| *v < 400)
+        .collect();
+    assert!(
+        reread.is_empty(),
+        "committed records read again: {reread:?}"
+    );
+    let counts = times_read(&seen);
+    let lost: Vec<usize> = (0..800).filter(|v| !counts.contains_key(v)).collect();
+    eprintln!("800 produced, {} read, {} lost", seen.len(), lost.len());
+    assert!(lost.is_empty(), "never read: {lost:?}");
+    close_consumer(a);
+    close_consumer(b);
+}
+
+fn create_topic_on_cluster(cluster: &Cluster, topic: &str) {
+    weir_e2e::cluster::create_topic(
+        &cluster.bootstrap(),
+        topic,
+        4,
+        3,
+        &[("min.insync.replicas", "2")],
+    );
 }

@@ -18,8 +18,13 @@ use crate::broker::Broker;
 use crate::group::consumer::assignor::{Assignment, Assignor};
 use crate::group::consumer::{Heartbeat, Refusal, JOIN_EPOCH, STATIC_LEAVE_EPOCH};
 
-/// Handles a ConsumerGroupHeartbeat request.
-pub fn handle(
+/// How long a heartbeat waits for its group change to reach the in-sync
+/// replicas, like an offset commit.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Handles a ConsumerGroupHeartbeat request; answers once the group change
+/// it made is replicated.
+pub async fn handle(
     broker: &Broker,
     header: &RequestHeader,
     peer: SocketAddr,
@@ -44,6 +49,18 @@ pub fn handle(
             ResponseError::UnsupportedVersion,
             "The new consumer group protocol is not enabled.",
         ))
+    };
+    let result = match result {
+        Ok((reply, Some(durable))) => durable
+            .replicated(WRITE_TIMEOUT)
+            .await
+            .map(|()| reply)
+            .map_err(|error| Refusal {
+                error,
+                message: String::new(),
+            }),
+        Ok((reply, None)) => Ok(reply),
+        Err(refusal) => Err(refusal),
     };
     match result {
         Ok(reply) => ConsumerGroupHeartbeatResponse::default()

@@ -6,9 +6,10 @@
 //! Conversion follows Kafka's rules for empty groups: a consumer-protocol
 //! member joining an empty classic group replaces it, and a JoinGroup to an
 //! empty consumer group replaces that; committed offsets stay either way.
-//! Consumer group membership is kept in memory: after a coordinator
-//! failover members are told `UNKNOWN_MEMBER_ID` and rejoin, keeping their
-//! committed offsets (see docs/architecture.md).
+//! Every change is written to the group's `__consumer_offsets` partition
+//! in Kafka's record formats ([`super::consumer::records`]) before it takes
+//! effect, so a coordinator that takes over replays members, epochs and
+//! assignments and the members carry on.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
@@ -22,10 +23,12 @@ use uuid::Uuid;
 
 use super::consumer::assignor::Assignment;
 use super::consumer::{
-    ConsumerGroup, Heartbeat, HeartbeatReply, Refusal, TopicCatalog, JOIN_EPOCH,
+    records, ConsumerGroup, Heartbeat, HeartbeatReply, Refusal, TopicCatalog, JOIN_EPOCH,
 };
 use super::records::MemberValue;
-use super::{group_record, GroupCoordinator, GroupDescription, GroupResult, OFFSETS_TOPIC};
+use super::{
+    group_record, Durable, GroupCoordinator, GroupDescription, GroupResult, OFFSETS_TOPIC,
+};
 use crate::broker::Broker;
 use crate::metadata::image::MetadataImage;
 use crate::replica_manager::now_ms;
@@ -50,6 +53,13 @@ impl TopicCatalog for ImageTopics<'_> {
     }
 }
 
+fn encoded(records: &[records::ConsumerGroupRecord]) -> Vec<(Bytes, Option<Bytes>)> {
+    records
+        .iter()
+        .map(records::ConsumerGroupRecord::encode)
+        .collect()
+}
+
 fn refusal(error: ResponseError) -> Refusal {
     Refusal {
         error,
@@ -58,13 +68,14 @@ fn refusal(error: ResponseError) -> Refusal {
 }
 
 impl GroupCoordinator {
-    /// Handles a ConsumerGroupHeartbeat.
+    /// Handles a ConsumerGroupHeartbeat; the returned write, if any, is on
+    /// its way to the in-sync replicas.
     pub fn consumer_heartbeat(
         &self,
         broker: &Broker,
         group_id: &str,
         mut heartbeat: Heartbeat,
-    ) -> Result<HeartbeatReply, Refusal> {
+    ) -> Result<(HeartbeatReply, Option<Durable>), Refusal> {
         self.check_coordinator(broker, group_id).map_err(refusal)?;
         if heartbeat.member_id.is_empty() {
             // Version 0: the coordinator names a joining member.
@@ -73,44 +84,55 @@ impl GroupCoordinator {
         let image = broker.image();
         let now = now_ms();
         let mut inner = self.lock();
-        if let Some(classic) = inner.groups.get(group_id) {
-            if heartbeat.member_epoch != JOIN_EPOCH || !classic.members.is_empty() {
+        let mut writes = Vec::new();
+        let converting = match inner.groups.get(group_id) {
+            Some(classic)
+                if heartbeat.member_epoch != JOIN_EPOCH || !classic.members.is_empty() =>
+            {
                 return Err(Refusal {
                     error: ResponseError::GroupIdNotFound,
                     message: format!("Group {group_id} is not a consumer group."),
                 });
             }
-            // An empty classic group becomes a consumer group; its offsets
-            // stay where they are.
-            self.write(broker, group_id, vec![group_record(group_id, None)])
-                .map_err(refusal)?;
+            Some(_) => {
+                // An empty classic group becomes a consumer group; its
+                // offsets stay where they are.
+                writes.push(group_record(group_id, None));
+                true
+            }
+            None => false,
+        };
+        let before = inner.consumer_groups.get(group_id);
+        if before.is_none() && heartbeat.member_epoch != JOIN_EPOCH {
+            // Without the group there is no member: the member rejoins.
+            return Err(Refusal {
+                error: ResponseError::UnknownMemberId,
+                message: format!(
+                    "Member {} is not a member of group {group_id}.",
+                    heartbeat.member_id
+                ),
+            });
+        }
+        let mut group = before
+            .cloned()
+            .unwrap_or_else(|| ConsumerGroup::new(group_id));
+        let reply = group.heartbeat(heartbeat, &ImageTopics(&image), &self.config.consumer, now)?;
+        let bumped = before.is_some_and(|b| b.group_epoch != group.group_epoch);
+        writes.extend(encoded(&records::diff(before, Some(&group))));
+        // The change counts once it is in the log.
+        let durable = if writes.is_empty() {
+            None
+        } else {
+            Some(self.write(broker, group_id, writes).map_err(refusal)?)
+        };
+        if converting {
             inner.groups.remove(group_id);
             tracing::info!(
                 group = group_id,
                 "converted an empty classic group to a consumer group"
             );
         }
-        let group = if heartbeat.member_epoch == JOIN_EPOCH {
-            inner
-                .consumer_groups
-                .entry(group_id.to_string())
-                .or_insert_with(|| ConsumerGroup::new(group_id))
-        } else {
-            // Without the group there is no member: the member rejoins.
-            inner
-                .consumer_groups
-                .get_mut(group_id)
-                .ok_or_else(|| Refusal {
-                    error: ResponseError::UnknownMemberId,
-                    message: format!(
-                        "Member {} is not a member of group {group_id}.",
-                        heartbeat.member_id
-                    ),
-                })?
-        };
-        let epoch = group.group_epoch;
-        let reply = group.heartbeat(heartbeat, &ImageTopics(&image), &self.config.consumer, now)?;
-        if group.group_epoch != epoch {
+        if bumped {
             tracing::info!(
                 group = group_id,
                 epoch = group.group_epoch,
@@ -118,7 +140,8 @@ impl GroupCoordinator {
                 "consumer group epoch bumped"
             );
         }
-        Ok(reply)
+        inner.consumer_groups.insert(group_id.to_string(), group);
+        Ok((reply, durable))
     }
 
     /// The broker's `group.consumer.*` limits.
@@ -151,12 +174,14 @@ impl GroupCoordinator {
     /// arrives; a consumer group with members refuses the classic protocol.
     pub(super) fn make_room_for_classic(
         &self,
+        broker: &Broker,
         inner: &mut super::Groups,
         group_id: &str,
     ) -> GroupResult<()> {
         match inner.consumer_groups.get(group_id) {
             Some(g) if !g.members.is_empty() => Err(ResponseError::InconsistentGroupProtocol),
-            Some(_) => {
+            Some(g) => {
+                self.write(broker, group_id, encoded(&records::diff(Some(g), None)))?;
                 inner.consumer_groups.remove(group_id);
                 tracing::info!(
                     group = group_id,
@@ -170,13 +195,41 @@ impl GroupCoordinator {
 
     /// Removes consumer group members whose session expired or who did not
     /// revoke in time.
-    pub(super) fn expire_consumer_members(&self, inner: &mut super::Groups, now: i64) {
+    pub(super) fn expire_consumer_members(
+        &self,
+        broker: &Broker,
+        inner: &mut super::Groups,
+        now: i64,
+    ) {
         for group in inner.consumer_groups.values_mut() {
-            for member in group.expired_members(&self.config.consumer, now) {
+            let expired = group.expired_members(&self.config.consumer, now);
+            if expired.is_empty() {
+                continue;
+            }
+            let before = group.clone();
+            for member in expired {
                 tracing::info!(group = %group.id, member = %member, "consumer group member expired");
                 group.remove_member(&member);
             }
+            let writes = encoded(&records::diff(Some(&before), Some(group)));
+            // Removed here either way: a coordinator that takes over after a
+            // failed write replays the member and expires it in turn.
+            if let Err(e) = self.write(broker, &group.id, writes) {
+                tracing::warn!(group = %group.id, error = ?e, "persisting expired members failed");
+            }
         }
+    }
+
+    /// The tombstones that delete a consumer group's records.
+    pub(super) fn consumer_group_tombstones(
+        inner: &super::Groups,
+        group_id: &str,
+    ) -> Vec<(Bytes, Option<Bytes>)> {
+        inner
+            .consumer_groups
+            .get(group_id)
+            .map(|g| encoded(&records::diff(Some(g), None)))
+            .unwrap_or_default()
     }
 }
 

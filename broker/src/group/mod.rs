@@ -50,7 +50,7 @@ struct Groups {
     groups: HashMap<String, Group>,
     /// Consumer groups of the KIP-848 protocol; a group id is in at most
     /// one of the two maps.
-    consumer_groups: HashMap<String, consumer::ConsumerGroup>,
+    consumer_groups: BTreeMap<String, consumer::ConsumerGroup>,
     /// Committed offsets per group, by (topic, partition).
     offsets: HashMap<String, BTreeMap<(String, i32), OffsetValue>>,
     /// Parked JoinGroup requests by (group, member).
@@ -266,7 +266,7 @@ impl GroupCoordinator {
         let now = now_ms();
         let receiver = {
             let mut inner = self.lock();
-            if let Err(e) = self.make_room_for_classic(&mut inner, group_id) {
+            if let Err(e) = self.make_room_for_classic(broker, &mut inner, group_id) {
                 return error(e);
             }
             let mut deliveries = Vec::new();
@@ -531,6 +531,7 @@ impl GroupCoordinator {
             .map(|(topic, partition)| offset_record(group_id, topic, *partition, None))
             .collect();
         tombstones.push(group_record(group_id, None));
+        tombstones.extend(Self::consumer_group_tombstones(&inner, group_id));
         self.write(broker, group_id, tombstones)?;
         inner.offsets.remove(group_id);
         inner.groups.remove(group_id);
@@ -602,7 +603,7 @@ impl GroupCoordinator {
             }
             self.settle(broker, &mut inner, &id, now, deliveries);
         }
-        self.expire_consumer_members(&mut inner, now);
+        self.expire_consumer_members(broker, &mut inner, now);
         if now - inner.last_expiry_check_ms >= self.config.offsets_retention_check_interval_ms {
             inner.last_expiry_check_ms = now;
             self.expire_offsets(broker, &mut inner, now);
@@ -642,6 +643,7 @@ impl GroupCoordinator {
                 .collect();
             if forget_group {
                 tombstones.push(group_record(&id, None));
+                tombstones.extend(Self::consumer_group_tombstones(inner, &id));
             }
             if let Err(e) = self.write(broker, &id, tombstones) {
                 tracing::warn!(group = %id, error = ?e, "expiring offsets failed");
@@ -886,7 +888,11 @@ fn apply_record(inner: &mut Groups, record: &Record, now: i64) -> Result<(), rec
     let Some(key) = record.key.clone() else {
         return Ok(());
     };
-    let Some(key) = records::decode_key(key)? else {
+    let Some(key) = records::decode_key(key.clone())? else {
+        let value = record.value.clone();
+        if let Some(r) = consumer::records::ConsumerGroupRecord::decode(key, value)? {
+            r.apply(&mut inner.consumer_groups, now);
+        }
         return Ok(());
     };
     match key {

@@ -12,6 +12,13 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 #[error("malformed __consumer_offsets record: {0}")]
 pub struct RecordError(String);
 
+impl RecordError {
+    /// An error saying what is wrong with a record.
+    pub fn new(e: impl std::fmt::Display) -> Self {
+        RecordError(e.to_string())
+    }
+}
+
 fn err(e: impl std::fmt::Display) -> RecordError {
     RecordError(e.to_string())
 }

@@ -9,6 +9,7 @@
 
 pub mod assignor;
 pub mod reconcile;
+pub mod records;
 
 use std::collections::{BTreeMap, BTreeSet};
 
