@@ -587,3 +587,47 @@ fn create_topic_on_cluster(cluster: &Cluster, topic: &str) {
         &[("min.insync.replicas", "2")],
     );
 }
+
+#[test]
+fn a_regex_subscription_picks_up_topics_created_later() {
+    let broker = broker();
+    let group = "regex-group";
+    create_topic(&broker, "metrics-cpu", 2);
+    create_topic(&broker, "logs-app", 2);
+    let consumer = new_protocol_consumer(&broker, group);
+    // librdkafka sends a subscription starting with ^ as the group's regex;
+    // the coordinator matches it against whole topic names.
+    consumer.subscribe(&["^metrics-.*"]).expect("subscribe");
+    let mut seen = Vec::new();
+    wait_for_shares(&broker, group, &[&consumer], &mut seen, &[2]);
+    create_topic(&broker, "metrics-mem", 3);
+    wait_for_shares(&broker, group, &[&consumer], &mut seen, &[5]);
+    let described = describe(&broker, group);
+    let member = &described.groups[0].members[0];
+    // librdkafka joins its regexes as `(re1)|(re2)`.
+    assert!(
+        member
+            .subscribed_topic_regex
+            .as_ref()
+            .is_some_and(|r| r.contains("^metrics-.*")),
+        "{member:?}"
+    );
+    let topics: BTreeSet<String> = member
+        .assignment
+        .topic_partitions
+        .iter()
+        .map(|t| t.topic_name.to_string())
+        .collect();
+    assert_eq!(
+        topics,
+        ["metrics-cpu", "metrics-mem"].map(String::from).into()
+    );
+    produce(&broker, "metrics-mem", 0..30);
+    produce(&broker, "logs-app", 100..130);
+    read_all(&[&consumer], &mut seen, None, 0..30);
+    assert!(
+        seen.iter().all(|v| *v < 100),
+        "read a topic the regex does not match"
+    );
+    close_consumer(consumer);
+}
