@@ -631,3 +631,132 @@ fn a_regex_subscription_picks_up_topics_created_later() {
     );
     close_consumer(consumer);
 }
+
+fn alter_group_config(
+    broker: &Broker,
+    group: &str,
+    name: &str,
+    op: i8,
+    value: Option<&str>,
+) -> i16 {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    use kafka_protocol::messages::{
+        IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    };
+    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(32)
+            .with_resource_name(StrBytes::from_string(group.to_string()))
+            .with_configs(vec![AlterableConfig::default()
+                .with_name(StrBytes::from_string(name.to_string()))
+                .with_config_operation(op)
+                .with_value(value.map(|v| StrBytes::from_string(v.to_string())))]),
+    ]);
+    let response: IncrementalAlterConfigsResponse =
+        broker
+            .raw()
+            .call(ApiKey::IncrementalAlterConfigs, 1, &request);
+    response.responses[0].error_code
+}
+
+fn group_configs(broker: &Broker, group: &str) -> BTreeMap<String, (String, i8)> {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+    let request =
+        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(32)
+            .with_resource_name(StrBytes::from_string(group.to_string()))
+            .with_configuration_keys(None)]);
+    let response: DescribeConfigsResponse = broker.raw().call(ApiKey::DescribeConfigs, 4, &request);
+    response.results[0]
+        .configs
+        .iter()
+        .map(|c| {
+            (
+                c.name.to_string(),
+                (
+                    c.value.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                    c.config_source,
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_groups_own_configs_set_its_heartbeat_interval_within_the_broker_bounds() {
+    const SET: i8 = 0;
+    const DELETE: i8 = 1;
+    const INVALID_CONFIG: i16 = 40;
+    let broker = broker();
+    create_topic(&broker, "configured", 1);
+    let group = "configured-group";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while coordinator_of(&broker.bootstrap(), group).is_none() {
+        assert!(Instant::now() < deadline, "no coordinator");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        alter_group_config(
+            &broker,
+            group,
+            "consumer.heartbeat.interval.ms",
+            SET,
+            Some("2000")
+        ),
+        0
+    );
+    let joined: ConsumerGroupHeartbeatResponse = broker.raw().call(
+        ApiKey::ConsumerGroupHeartbeat,
+        1,
+        &join_heartbeat(group, "configured"),
+    );
+    assert_eq!((joined.error_code, joined.heartbeat_interval_ms), (0, 2000));
+    let described = group_configs(&broker, group);
+    assert_eq!(
+        described.get("consumer.heartbeat.interval.ms"),
+        Some(&("2000".to_string(), 8)),
+        "GROUP_CONFIG: {described:?}"
+    );
+    assert_eq!(
+        described.get("consumer.session.timeout.ms"),
+        Some(&("6000".to_string(), 5)),
+        "the broker's value as DEFAULT_CONFIG: {described:?}"
+    );
+
+    // Outside group.consumer.{min,max}.session.timeout.ms, unknown keys
+    // and list operations are Kafka's INVALID_CONFIG.
+    assert_eq!(
+        alter_group_config(
+            &broker,
+            group,
+            "consumer.session.timeout.ms",
+            SET,
+            Some("1000")
+        ),
+        INVALID_CONFIG
+    );
+    assert_eq!(
+        alter_group_config(&broker, group, "no.such.group.config", SET, Some("1")),
+        INVALID_CONFIG
+    );
+
+    assert_eq!(
+        alter_group_config(
+            &broker,
+            group,
+            "consumer.heartbeat.interval.ms",
+            DELETE,
+            None
+        ),
+        0
+    );
+    let again: ConsumerGroupHeartbeatResponse = broker.raw().call(
+        ApiKey::ConsumerGroupHeartbeat,
+        1,
+        &join_heartbeat(group, "configured"),
+    );
+    assert_eq!((again.error_code, again.heartbeat_interval_ms), (0, 500));
+}

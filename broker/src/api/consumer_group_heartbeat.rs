@@ -31,7 +31,10 @@ pub async fn handle(
     request: ConsumerGroupHeartbeatRequest,
     version: i16,
 ) -> ConsumerGroupHeartbeatResponse {
-    let interval = broker.groups.consumer_limits().heartbeat_interval_ms;
+    let interval = broker
+        .groups
+        .consumer_limits_of(broker, request.group_id.0.as_str())
+        .heartbeat_interval_ms;
     let result = if broker.groups.consumer_protocol_enabled() {
         check(
             &request,

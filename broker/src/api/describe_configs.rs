@@ -14,6 +14,7 @@ use crate::config::effective::{BrokerLogDefaults, ConfigSource};
 use crate::config::static_broker::STATIC_BROKER_CONFIGS;
 use crate::config::topic::{by_broker_key, ConfigType, TOPIC_CONFIGS};
 use crate::controller::broker_configs::{CLUSTER_DEFAULT, DYNAMIC_BROKER_CONFIGS};
+use crate::controller::group_configs::{GROUP_CONFIGS, GROUP_CONFIG_TYPE};
 
 /// Kafka's resource type codes.
 pub mod resource_type {
@@ -21,6 +22,8 @@ pub mod resource_type {
     pub const TOPIC: i8 = 2;
     /// A broker.
     pub const BROKER: i8 = 4;
+    /// A consumer group (KIP-848 group configs).
+    pub const GROUP: i8 = 32;
 }
 
 /// One config entry before encoding.
@@ -49,6 +52,7 @@ pub fn handle(
             let entries = match r.resource_type {
                 resource_type::TOPIC => topic_entries(broker, &name),
                 resource_type::BROKER => broker_entries(broker, &name),
+                resource_type::GROUP => Ok(group_entries(broker, &name)),
                 other => Err((
                     ResponseError::InvalidRequest,
                     format!("Resource type {other} is not supported by DescribeConfigs in weir"),
@@ -197,6 +201,48 @@ fn cluster_default_entries(broker: &Broker) -> Vec<Entry> {
                     ConfigSource::DynamicDefaultBroker,
                 )],
             })
+        })
+        .collect()
+}
+
+/// A group's configs: its own values, else the broker defaults they stand
+/// in for.
+fn group_entries(broker: &Broker, group: &str) -> Vec<Entry> {
+    let image = broker.image();
+    let own = image.group_configs.get(group);
+    let limits = broker.groups.consumer_limits();
+    GROUP_CONFIGS
+        .iter()
+        .map(|(name, broker_key, doc)| {
+            let default = match *name {
+                "consumer.session.timeout.ms" => limits.session_timeout_ms,
+                _ => limits.heartbeat_interval_ms,
+            }
+            .to_string();
+            let set = own.and_then(|c| c.get(*name)).cloned();
+            let mut synonyms = Vec::new();
+            if let Some(v) = &set {
+                synonyms.push((name.to_string(), v.clone(), ConfigSource::Group));
+            }
+            let static_source = if broker.config.static_props.contains_key(*broker_key) {
+                ConfigSource::Broker
+            } else {
+                ConfigSource::Default
+            };
+            synonyms.push((broker_key.to_string(), default.clone(), static_source));
+            Entry {
+                name: name.to_string(),
+                value: Some(set.clone().unwrap_or(default)),
+                source: if set.is_some() {
+                    ConfigSource::Group
+                } else {
+                    ConfigSource::Default
+                },
+                kind: GROUP_CONFIG_TYPE,
+                read_only: false,
+                doc,
+                synonyms,
+            }
         })
         .collect()
 }

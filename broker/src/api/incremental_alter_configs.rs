@@ -12,6 +12,7 @@ use super::count_error;
 use super::describe_configs::resource_type;
 use crate::broker::Broker;
 use crate::controller::configs::AlterOp;
+use crate::controller::group_configs::GroupConfigBounds;
 use crate::controller::request::ControllerRequest;
 use crate::controller::Rejection;
 
@@ -57,6 +58,18 @@ pub async fn handle(
                     ops,
                     validate_only: request.validate_only,
                 }),
+                (resource_type::GROUP, Ok(ops)) => {
+                    let limits = broker.groups.consumer_limits();
+                    Ok(ControllerRequest::AlterGroupConfigs {
+                        group: name,
+                        ops,
+                        bounds: GroupConfigBounds {
+                            session_timeout_ms: limits.session_timeout_bounds,
+                            heartbeat_interval_ms: limits.heartbeat_interval_bounds,
+                        },
+                        validate_only: request.validate_only,
+                    })
+                }
                 (other, Ok(_)) => Err(unsupported_resource(other)),
             };
             let outcome = match request {
@@ -80,8 +93,8 @@ pub async fn handle(
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }
 
-/// The refusal for resource types weir cannot alter (groups, client
-/// metrics, broker loggers).
+/// The refusal for resource types weir cannot alter (client metrics,
+/// broker loggers).
 pub fn unsupported_resource(resource_type: i8) -> Rejection {
     Rejection::new(
         ResponseError::InvalidRequest,

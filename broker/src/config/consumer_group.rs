@@ -135,6 +135,8 @@ pub fn parse_consumer_groups(
         ConsumerGroupLimits {
             session_timeout_ms: session,
             heartbeat_interval_ms: interval,
+            session_timeout_bounds: (min_session, max_session),
+            heartbeat_interval_bounds: (min_interval, max_interval),
             max_size: usize::try_from(max_size).unwrap_or(usize::MAX),
             assignors,
         },

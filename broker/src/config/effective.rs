@@ -66,6 +66,8 @@ pub enum ConfigSource {
     DynamicDefaultBroker,
     /// Kafka's built-in default (DEFAULT_CONFIG).
     Default,
+    /// Set on a consumer group (GROUP_CONFIG).
+    Group,
 }
 
 impl ConfigSource {
@@ -77,6 +79,7 @@ impl ConfigSource {
             ConfigSource::DynamicBroker => 2,
             ConfigSource::DynamicDefaultBroker => 3,
             ConfigSource::Default => 5,
+            ConfigSource::Group => 8,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod broker_configs;
 pub mod brokers;
 pub mod configs;
 pub mod elections;
+pub mod group_configs;
 pub mod partitions;
 pub mod producer_ids;
 pub mod reassignment;

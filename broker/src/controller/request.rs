@@ -13,6 +13,7 @@ use super::broker_configs::{alter_broker_configs, replace_broker_configs};
 use super::brokers::{self, HeartbeatReply};
 use super::configs::{alter_topic_configs, replace_topic_configs, AlterOp};
 use super::elections::{elect_all, rebalance_leaders, ElectionTarget, ElectionType};
+use super::group_configs::{alter_group_configs, GroupConfigBounds};
 use super::partitions::create_partitions;
 use super::producer_ids::allocate_block;
 use super::reassignment::{reassign_all, Move};
@@ -77,6 +78,17 @@ pub enum ControllerRequest {
         resource: String,
         /// The operations.
         ops: Vec<(String, AlterOp, Option<String>)>,
+        /// Decide but commit nothing.
+        validate_only: bool,
+    },
+    /// IncrementalAlterConfigs on a consumer group.
+    AlterGroupConfigs {
+        /// The group id.
+        group: String,
+        /// The operations.
+        ops: Vec<(String, AlterOp, Option<String>)>,
+        /// The bounds of the broker that took the request.
+        bounds: GroupConfigBounds,
         /// Decide but commit nothing.
         validate_only: bool,
     },
@@ -161,6 +173,7 @@ impl ControllerRequest {
             ControllerRequest::ReplaceTopicConfigs { .. } => "ReplaceTopicConfigs",
             ControllerRequest::AlterTopicConfigs { .. } => "AlterTopicConfigs",
             ControllerRequest::AlterBrokerConfigs { .. } => "AlterBrokerConfigs",
+            ControllerRequest::AlterGroupConfigs { .. } => "AlterGroupConfigs",
             ControllerRequest::ReplaceBrokerConfigs { .. } => "ReplaceBrokerConfigs",
             ControllerRequest::UnregisterBroker { .. } => "UnregisterBroker",
             ControllerRequest::AllocateProducerIds { .. } => "AllocateProducerIds",
@@ -286,6 +299,15 @@ pub fn decide(
             validate_only,
         } => {
             let records = alter_broker_configs(image, resource, ops)?;
+            Ok((unless(*validate_only, records), ControllerReply::Done))
+        }
+        ControllerRequest::AlterGroupConfigs {
+            group,
+            ops,
+            bounds,
+            validate_only,
+        } => {
+            let records = alter_group_configs(image, group, ops, bounds)?;
             Ok((unless(*validate_only, records), ControllerReply::Done))
         }
         ControllerRequest::ReplaceBrokerConfigs {

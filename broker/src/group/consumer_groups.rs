@@ -23,7 +23,8 @@ use uuid::Uuid;
 
 use super::consumer::assignor::Assignment;
 use super::consumer::{
-    records, ConsumerGroup, Heartbeat, HeartbeatReply, Refusal, TopicCatalog, JOIN_EPOCH,
+    records, ConsumerGroup, ConsumerGroupLimits, Heartbeat, HeartbeatReply, Refusal, TopicCatalog,
+    JOIN_EPOCH,
 };
 use super::records::MemberValue;
 use super::{
@@ -116,7 +117,11 @@ impl GroupCoordinator {
         let mut group = before
             .cloned()
             .unwrap_or_else(|| ConsumerGroup::new(group_id));
-        let reply = group.heartbeat(heartbeat, &ImageTopics(&image), &self.config.consumer, now)?;
+        let limits = self
+            .config
+            .consumer
+            .for_group(image.group_configs.get(group_id));
+        let reply = group.heartbeat(heartbeat, &ImageTopics(&image), &limits, now)?;
         let bumped = before.is_some_and(|b| b.group_epoch != group.group_epoch);
         writes.extend(encoded(&records::diff(before, Some(&group))));
         // The change counts once it is in the log.
@@ -147,6 +152,14 @@ impl GroupCoordinator {
     /// The broker's `group.consumer.*` limits.
     pub fn consumer_limits(&self) -> &super::consumer::ConsumerGroupLimits {
         &self.config.consumer
+    }
+
+    /// The limits of one group: the broker's, with the group's own
+    /// `consumer.*` configs in their place.
+    pub fn consumer_limits_of(&self, broker: &Broker, group_id: &str) -> ConsumerGroupLimits {
+        self.config
+            .consumer
+            .for_group(broker.image().group_configs.get(group_id))
     }
 
     /// Whether `group.coordinator.rebalance.protocols` enables KIP-848.
@@ -201,8 +214,13 @@ impl GroupCoordinator {
         inner: &mut super::Groups,
         now: i64,
     ) {
+        let image = broker.image();
         for group in inner.consumer_groups.values_mut() {
-            let expired = group.expired_members(&self.config.consumer, now);
+            let limits = self
+                .config
+                .consumer
+                .for_group(image.group_configs.get(&group.id));
+            let expired = group.expired_members(&limits, now);
             if expired.is_empty() {
                 continue;
             }

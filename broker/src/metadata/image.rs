@@ -34,6 +34,9 @@ pub struct MetadataImage {
     pub topic_ids: BTreeMap<String, Uuid>,
     /// Broker-level dynamic configs by broker id.
     pub broker_configs: BTreeMap<i32, BTreeMap<String, String>>,
+    /// Dynamic group configs by group id.
+    #[serde(default)]
+    pub group_configs: BTreeMap<String, BTreeMap<String, String>>,
     /// The first producer id not yet allocated to a broker.
     pub next_producer_id: i64,
     /// How many record batches have been applied; grows with every change.
@@ -99,6 +102,7 @@ impl MetadataImage {
                 None => return,
             },
             ConfigResource::Broker(id) => self.broker_configs.entry(*id).or_default(),
+            ConfigResource::Group(id) => self.group_configs.entry(id.clone()).or_default(),
         };
         match &c.value {
             Some(v) => map.insert(c.name.clone(), v.clone()),

@@ -80,6 +80,8 @@ pub enum ConfigResource {
     Topic(String),
     /// A broker, by id.
     Broker(i32),
+    /// A consumer group, by id (KIP-848 group configs).
+    Group(String),
 }
 
 /// One config key set (`Some`) or removed (`None`).

@@ -34,6 +34,11 @@ pub struct ConsumerGroupLimits {
     pub session_timeout_ms: i32,
     /// `group.consumer.heartbeat.interval.ms`.
     pub heartbeat_interval_ms: i32,
+    /// `group.consumer.{min,max}.session.timeout.ms`: what a group's own
+    /// `consumer.session.timeout.ms` may be.
+    pub session_timeout_bounds: (i32, i32),
+    /// `group.consumer.{min,max}.heartbeat.interval.ms`.
+    pub heartbeat_interval_bounds: (i32, i32),
     /// `group.consumer.max.size`.
     pub max_size: usize,
     /// `group.consumer.assignors`, the first being the default.
@@ -45,9 +50,30 @@ impl Default for ConsumerGroupLimits {
         ConsumerGroupLimits {
             session_timeout_ms: 45_000,
             heartbeat_interval_ms: 5_000,
+            session_timeout_bounds: (45_000, 60_000),
+            heartbeat_interval_bounds: (5_000, 15_000),
             // Kafka's default, Integer.MAX_VALUE.
             max_size: 2_147_483_647,
             assignors: vec![Assignor::Uniform, Assignor::Range],
+        }
+    }
+}
+
+impl ConsumerGroupLimits {
+    /// These limits with a group's own configs (KIP-848 group configs) in
+    /// place of the broker's defaults.
+    pub fn for_group(&self, configs: Option<&BTreeMap<String, String>>) -> ConsumerGroupLimits {
+        let get = |key: &str| {
+            configs
+                .and_then(|c| c.get(key))
+                .and_then(|v| v.parse::<i32>().ok())
+        };
+        ConsumerGroupLimits {
+            session_timeout_ms: get("consumer.session.timeout.ms")
+                .unwrap_or(self.session_timeout_ms),
+            heartbeat_interval_ms: get("consumer.heartbeat.interval.ms")
+                .unwrap_or(self.heartbeat_interval_ms),
+            ..self.clone()
         }
     }
 }
