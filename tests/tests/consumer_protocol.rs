@@ -397,12 +397,14 @@ fn a_classic_group_converts_to_the_consumer_protocol_and_back_keeping_its_offset
     let first = read_exactly(&classic, 300);
     assert_eq!(first.len(), 300);
     assert_eq!(group_type(&broker, group).as_deref(), Some("classic"));
-    // While a classic member is in the group, the new protocol is refused
-    // with Kafka's error, and the group keeps running.
+    // A consumer-protocol heartbeat that is not a join does not belong to
+    // a classic group: Kafka's error, and the group keeps running.
     let refused: ConsumerGroupHeartbeatResponse = broker.raw().call(
         ApiKey::ConsumerGroupHeartbeat,
         1,
-        &join_heartbeat(group, topic),
+        &join_heartbeat(group, topic)
+            .with_member_epoch(3)
+            .with_topic_partitions(None),
     );
     assert_eq!(refused.error_code, 69, "GROUP_ID_NOT_FOUND: {refused:?}");
     close_consumer(classic);
@@ -759,4 +761,107 @@ fn a_groups_own_configs_set_its_heartbeat_interval_within_the_broker_bounds() {
         &join_heartbeat(group, "configured"),
     );
     assert_eq!((again.error_code, again.heartbeat_interval_ms), (0, 500));
+}
+
+/// Member types of a group (0 classic, 1 consumer), sorted, once Stable
+/// with every partition of `partitions` held.
+fn stable_member_types(broker: &Broker, group: &str, partitions: usize) -> Option<Vec<i8>> {
+    let described = describe(broker, group);
+    let g = described.groups.first()?;
+    if g.error_code != 0 || g.group_state.as_str() != "Stable" {
+        return None;
+    }
+    let held: usize = g
+        .members
+        .iter()
+        .flat_map(|m| m.assignment.topic_partitions.iter())
+        .map(|t| t.partitions.len())
+        .sum();
+    if held != partitions {
+        return None;
+    }
+    let mut types: Vec<i8> = g.members.iter().map(|m| m.member_type).collect();
+    types.sort_unstable();
+    Some(types)
+}
+
+fn wait_until_types(
+    broker: &Broker,
+    group: &str,
+    consumers: &[&BaseConsumer],
+    seen: &mut Vec<usize>,
+    want: &[i8],
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stable_member_types(broker, group, 4).as_deref() != Some(want) {
+        assert!(
+            Instant::now() < deadline,
+            "group never reached member types {want:?}: {:?}",
+            describe(broker, group)
+        );
+        poll_round(consumers, seen);
+    }
+}
+
+#[test]
+fn a_classic_group_upgrades_online_member_by_member_and_downgrades_back() {
+    let broker = broker();
+    let (topic, group) = ("rolling", "rolling-group");
+    create_topic(&broker, topic, 4);
+    let mut seen = Vec::new();
+
+    // Two classic members share the topic.
+    let c1 = broker.group_consumer(group, &[]);
+    let c2 = broker.group_consumer(group, &[]);
+    c1.subscribe(&[topic]).expect("subscribe");
+    c2.subscribe(&[topic]).expect("subscribe");
+    produce(&broker, topic, 0..200);
+    read_all(&[&c1, &c2], &mut seen, None, 0..200);
+    assert_eq!(group_type(&broker, group).as_deref(), Some("classic"));
+
+    // A consumer-protocol member joins: the group becomes a consumer group
+    // with the classic members still in it, and all three share the topic.
+    let m1 = new_protocol_consumer(&broker, group);
+    m1.subscribe(&[topic]).expect("subscribe");
+    wait_until_types(&broker, group, &[&c1, &c2, &m1], &mut seen, &[0, 0, 1]);
+    assert_eq!(group_type(&broker, group).as_deref(), Some("consumer"));
+    produce(&broker, topic, 200..400);
+    read_all(&[&c1, &c2, &m1], &mut seen, None, 200..400);
+
+    // The classic members are replaced one by one by consumer-protocol ones.
+    close_consumer(c1);
+    let m2 = new_protocol_consumer(&broker, group);
+    m2.subscribe(&[topic]).expect("subscribe");
+    wait_until_types(&broker, group, &[&c2, &m1, &m2], &mut seen, &[0, 1, 1]);
+    close_consumer(c2);
+    wait_until_types(&broker, group, &[&m1, &m2], &mut seen, &[1, 1]);
+    produce(&broker, topic, 400..600);
+    read_all(&[&m1, &m2], &mut seen, None, 400..600);
+
+    // And back: a classic member joins the consumer group, the
+    // consumer-protocol members leave, and the group is classic again.
+    let c3 = broker.group_consumer(group, &[]);
+    c3.subscribe(&[topic]).expect("subscribe");
+    wait_until_types(&broker, group, &[&c3, &m1, &m2], &mut seen, &[0, 1, 1]);
+    close_consumer(m1);
+    close_consumer(m2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while group_type(&broker, group).as_deref() != Some("classic") || c3_assigned(&c3) != 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the group never went back to classic"
+        );
+        poll_round(&[&c3], &mut seen);
+    }
+    produce(&broker, topic, 600..800);
+    read_all(&[&c3], &mut seen, None, 600..800);
+    let counts = times_read(&seen);
+    let lost: Vec<usize> = (0..800).filter(|v| !counts.contains_key(v)).collect();
+    eprintln!("800 produced, {} read, {} lost", seen.len(), lost.len());
+    assert!(lost.is_empty(), "never read: {lost:?}");
+    close_consumer(c3);
+}
+
+fn c3_assigned(c: &BaseConsumer) -> usize {
+    c.assignment().map(|a| a.count()).unwrap_or(0)
 }

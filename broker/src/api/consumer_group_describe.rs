@@ -19,6 +19,9 @@ use crate::group::consumer::ConsumerGroup;
 /// Operations a group allows (Read, Delete, Describe), when asked.
 const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
+/// Member type of KIP-1099: the member speaks the classic protocol.
+const CLASSIC_MEMBER: i8 = 0;
+
 /// Member type of KIP-1099: the member speaks the consumer protocol.
 const CONSUMER_MEMBER: i8 = 1;
 
@@ -111,7 +114,11 @@ fn describe(out: DescribedGroup, group: &ConsumerGroup) -> DescribedGroup {
                         )
                         .with_assignment(wire(&m.holding.assigned))
                         .with_target_assignment(wire(group.target.get(&m.id).unwrap_or(&empty)))
-                        .with_member_type(CONSUMER_MEMBER)
+                        .with_member_type(if m.classic.is_some() {
+                            CLASSIC_MEMBER
+                        } else {
+                            CONSUMER_MEMBER
+                        })
                 })
                 .collect(),
         )

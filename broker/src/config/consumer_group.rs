@@ -139,6 +139,8 @@ pub fn parse_consumer_groups(
             heartbeat_interval_bounds: (min_interval, max_interval),
             max_size: usize::try_from(max_size).unwrap_or(usize::MAX),
             assignors,
+            online_upgrade: matches!(policy.trim(), "upgrade" | "bidirectional"),
+            online_downgrade: matches!(policy.trim(), "downgrade" | "bidirectional"),
         },
         consumer_enabled,
     ))

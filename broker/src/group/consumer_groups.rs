@@ -22,13 +22,16 @@ use kafka_protocol::protocol::{Encodable, StrBytes};
 use uuid::Uuid;
 
 use super::consumer::assignor::Assignment;
+use super::consumer::classic::ClassicJoin;
 use super::consumer::{
     records, ConsumerGroup, ConsumerGroupLimits, Heartbeat, HeartbeatReply, Refusal, TopicCatalog,
     JOIN_EPOCH,
 };
 use super::records::MemberValue;
+use super::state::{JoinRequest, JoinResult, SyncResult};
 use super::{
-    group_record, Durable, GroupCoordinator, GroupDescription, GroupResult, OFFSETS_TOPIC,
+    group_record, Durable, GroupCoordinator, GroupDescription, GroupResult, SyncRequest,
+    OFFSETS_TOPIC,
 };
 use crate::broker::Broker;
 use crate::metadata::image::MetadataImage;
@@ -83,28 +86,39 @@ impl GroupCoordinator {
             heartbeat.member_id = Uuid::new_v4().to_string();
         }
         let image = broker.image();
+        let topics = ImageTopics(&image);
         let now = now_ms();
+        let limits = self
+            .config
+            .consumer
+            .for_group(image.group_configs.get(group_id));
         let mut inner = self.lock();
         let mut writes = Vec::new();
-        let converting = match inner.groups.get(group_id) {
-            Some(classic)
-                if heartbeat.member_epoch != JOIN_EPOCH || !classic.members.is_empty() =>
-            {
-                return Err(Refusal {
-                    error: ResponseError::GroupIdNotFound,
-                    message: format!("Group {group_id} is not a consumer group."),
-                });
-            }
-            Some(_) => {
-                // An empty classic group becomes a consumer group; its
-                // offsets stay where they are.
+        // A classic group becomes a consumer group when a consumer-protocol
+        // member joins it: at once if empty, with its members kept (Kafka's
+        // online upgrade) if the migration policy allows and they use the
+        // embedded consumer protocol.
+        let converted = match inner.groups.get(group_id) {
+            None => None,
+            Some(classic) => {
+                let upgradable = classic.members.is_empty()
+                    || (limits.online_upgrade && ConsumerGroup::can_upgrade(classic, &limits));
+                if heartbeat.member_epoch != JOIN_EPOCH || !upgradable {
+                    return Err(Refusal {
+                        error: ResponseError::GroupIdNotFound,
+                        message: format!("Group {group_id} is not a consumer group."),
+                    });
+                }
                 writes.push(group_record(group_id, None));
-                true
+                Some(ConsumerGroup::from_classic(classic, &topics, now))
             }
-            None => false,
         };
-        let before = inner.consumer_groups.get(group_id);
-        if before.is_none() && heartbeat.member_epoch != JOIN_EPOCH {
+        let before = if converted.is_some() {
+            None
+        } else {
+            inner.consumer_groups.get(group_id)
+        };
+        if before.is_none() && converted.is_none() && heartbeat.member_epoch != JOIN_EPOCH {
             // Without the group there is no member: the member rejoins.
             return Err(Refusal {
                 error: ResponseError::UnknownMemberId,
@@ -114,14 +128,13 @@ impl GroupCoordinator {
                 ),
             });
         }
-        let mut group = before
-            .cloned()
-            .unwrap_or_else(|| ConsumerGroup::new(group_id));
-        let limits = self
-            .config
-            .consumer
-            .for_group(image.group_configs.get(group_id));
-        let reply = group.heartbeat(heartbeat, &ImageTopics(&image), &limits, now)?;
+        let mut group = match (&converted, before) {
+            (Some(c), _) => c.clone(),
+            (None, Some(b)) => b.clone(),
+            (None, None) => ConsumerGroup::new(group_id),
+        };
+        let leaving = heartbeat.member_epoch < JOIN_EPOCH;
+        let reply = group.heartbeat(heartbeat, &topics, &limits, now)?;
         let bumped = before.is_some_and(|b| b.group_epoch != group.group_epoch);
         writes.extend(encoded(&records::diff(before, Some(&group))));
         // The change counts once it is in the log.
@@ -130,11 +143,15 @@ impl GroupCoordinator {
         } else {
             Some(self.write(broker, group_id, writes).map_err(refusal)?)
         };
-        if converting {
+        if converted.is_some() {
             inner.groups.remove(group_id);
+            // Classic requests parked in the old group are told to rejoin.
+            inner.join_waiters.retain(|(g, _), _| g != group_id);
+            inner.sync_waiters.retain(|(g, _), _| g != group_id);
             tracing::info!(
                 group = group_id,
-                "converted an empty classic group to a consumer group"
+                classic_members = group.members.len().saturating_sub(1),
+                "converted a classic group to a consumer group"
             );
         }
         if bumped {
@@ -146,7 +163,44 @@ impl GroupCoordinator {
             );
         }
         inner.consumer_groups.insert(group_id.to_string(), group);
+        if leaving {
+            self.maybe_downgrade(broker, &mut inner, group_id, &limits, now);
+        }
         Ok((reply, durable))
+    }
+
+    /// Kafka's online downgrade: a consumer group left with only classic
+    /// members becomes a classic group, which makes them rejoin.
+    pub(super) fn maybe_downgrade(
+        &self,
+        broker: &Broker,
+        inner: &mut super::Groups,
+        group_id: &str,
+        limits: &ConsumerGroupLimits,
+        now: i64,
+    ) {
+        let Some(group) = inner.consumer_groups.get(group_id) else {
+            return;
+        };
+        if !limits.online_downgrade || !group.only_classic_members() {
+            return;
+        }
+        let mut classic = group.to_classic(now);
+        classic.start_rebalance(now);
+        classic.dirty = false;
+        let mut writes = encoded(&records::diff(Some(group), None));
+        writes.push(group_record(group_id, Some(&super::group_value(&classic))));
+        if let Err(e) = self.write(broker, group_id, writes) {
+            tracing::warn!(group = group_id, error = ?e, "downgrading to a classic group failed");
+            return;
+        }
+        tracing::info!(
+            group = group_id,
+            members = classic.members.len(),
+            "converted a consumer group of classic members to a classic group"
+        );
+        inner.consumer_groups.remove(group_id);
+        inner.groups.insert(group_id.to_string(), classic);
     }
 
     /// The broker's `group.consumer.*` limits.
@@ -215,6 +269,7 @@ impl GroupCoordinator {
         now: i64,
     ) {
         let image = broker.image();
+        let mut shrunk = Vec::new();
         for group in inner.consumer_groups.values_mut() {
             let limits = self
                 .config
@@ -235,6 +290,11 @@ impl GroupCoordinator {
             if let Err(e) = self.write(broker, &group.id, writes) {
                 tracing::warn!(group = %group.id, error = ?e, "persisting expired members failed");
             }
+            shrunk.push(group.id.clone());
+        }
+        for id in shrunk {
+            let limits = self.config.consumer.for_group(image.group_configs.get(&id));
+            self.maybe_downgrade(broker, inner, &id, &limits, now);
         }
     }
 
@@ -327,4 +387,145 @@ fn embedded<M: Encodable>(message: &M, version: i16) -> Bytes {
         return Bytes::new();
     }
     buf.freeze()
+}
+
+/// Classic-protocol requests to a consumer group (after an online upgrade).
+impl GroupCoordinator {
+    /// A JoinGroup to a consumer group with members; `None` when the group
+    /// is not one and the classic coordinator handles the request.
+    pub(super) fn join_consumer_group(
+        &self,
+        broker: &Broker,
+        inner: &mut super::Groups,
+        group_id: &str,
+        request: &JoinRequest,
+    ) -> Option<JoinResult> {
+        let group = inner.consumer_groups.get(group_id)?;
+        if group.members.is_empty() {
+            return None;
+        }
+        let reply = |error: Option<ResponseError>, member_id: String, generation_id: i32, name| {
+            JoinResult {
+                error,
+                member_id,
+                generation_id,
+                protocol_type: error.is_none().then(|| "consumer".to_string()),
+                protocol_name: name,
+                leader: String::new(),
+                skip_assignment: false,
+                members: vec![],
+            }
+        };
+        if request.member_id.is_empty() && request.requires_known_member_id {
+            let id = Uuid::new_v4().to_string();
+            return Some(reply(Some(ResponseError::MemberIdRequired), id, -1, None));
+        }
+        let member_id = if request.member_id.is_empty() {
+            Uuid::new_v4().to_string()
+        } else {
+            request.member_id.clone()
+        };
+        let image = broker.image();
+        let limits = self
+            .config
+            .consumer
+            .for_group(image.group_configs.get(group_id));
+        let now = now_ms();
+        let mut next = group.clone();
+        let join = ClassicJoin {
+            member_id: member_id.clone(),
+            instance_id: request.instance_id.clone(),
+            client_id: request.client_id.clone(),
+            client_host: request.client_host.clone(),
+            session_timeout_ms: request.session_timeout_ms,
+            rebalance_timeout_ms: request.rebalance_timeout_ms,
+            protocol_type: request.protocol_type.clone(),
+            protocols: request.protocols.clone(),
+        };
+        let (epoch, protocol) = match next.classic_join(&join, &ImageTopics(&image), &limits, now) {
+            Ok(r) => r,
+            Err(e) => return Some(reply(Some(e), member_id, -1, None)),
+        };
+        let writes = encoded(&records::diff(Some(group), Some(&next)));
+        if !writes.is_empty() {
+            if let Err(e) = self.write(broker, group_id, writes) {
+                return Some(reply(Some(e), member_id, -1, None));
+            }
+        }
+        inner.consumer_groups.insert(group_id.to_string(), next);
+        Some(reply(None, member_id, epoch, Some(protocol)))
+    }
+
+    /// A SyncGroup to a consumer group; `None` when the group is not one.
+    pub(super) fn sync_consumer_group(
+        &self,
+        inner: &super::Groups,
+        group_id: &str,
+        request: &SyncRequest,
+    ) -> Option<SyncResult> {
+        let group = inner.consumer_groups.get(group_id)?;
+        Some(
+            match group.classic_sync(
+                &request.member_id,
+                request.instance_id.as_deref(),
+                request.generation_id,
+            ) {
+                Ok((protocol, assignment)) => SyncResult {
+                    error: None,
+                    protocol_type: Some("consumer".to_string()),
+                    protocol_name: Some(protocol),
+                    assignment,
+                },
+                Err(e) => SyncResult {
+                    error: Some(e),
+                    protocol_type: None,
+                    protocol_name: None,
+                    assignment: Bytes::new(),
+                },
+            },
+        )
+    }
+
+    /// A Heartbeat to a consumer group; `None` when the group is not one.
+    pub(super) fn heartbeat_consumer_group(
+        &self,
+        inner: &mut super::Groups,
+        group_id: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation_id: i32,
+    ) -> Option<GroupResult<()>> {
+        let group = inner.consumer_groups.get_mut(group_id)?;
+        Some(group.classic_heartbeat(member_id, instance_id, generation_id, now_ms()))
+    }
+
+    /// A LeaveGroup to a consumer group; `None` when the group is not one.
+    pub(super) fn leave_consumer_group(
+        &self,
+        broker: &Broker,
+        inner: &mut super::Groups,
+        group_id: &str,
+        members: &[(String, Option<String>)],
+    ) -> Option<Vec<Option<ResponseError>>> {
+        let group = inner.consumer_groups.get(group_id)?;
+        let mut next = group.clone();
+        let results = members
+            .iter()
+            .map(|(member, instance)| next.classic_leave(member, instance.as_deref()).err())
+            .collect();
+        let writes = encoded(&records::diff(Some(group), Some(&next)));
+        if !writes.is_empty() {
+            if let Err(e) = self.write(broker, group_id, writes) {
+                return Some(members.iter().map(|_| Some(e)).collect());
+            }
+        }
+        inner.consumer_groups.insert(group_id.to_string(), next);
+        let image = broker.image();
+        let limits = self
+            .config
+            .consumer
+            .for_group(image.group_configs.get(group_id));
+        self.maybe_downgrade(broker, inner, group_id, &limits, now_ms());
+        Some(results)
+    }
 }

@@ -266,6 +266,9 @@ impl GroupCoordinator {
         let now = now_ms();
         let receiver = {
             let mut inner = self.lock();
+            if let Some(result) = self.join_consumer_group(broker, &mut inner, group_id, &request) {
+                return result;
+            }
             if let Err(e) = self.make_room_for_classic(broker, &mut inner, group_id) {
                 return error(e);
             }
@@ -299,6 +302,9 @@ impl GroupCoordinator {
         let now = now_ms();
         let receiver = {
             let mut inner = self.lock();
+            if let Some(result) = self.sync_consumer_group(&inner, group_id, &request) {
+                return result;
+            }
             let mut deliveries = Vec::new();
             let Some(group) = inner.groups.get_mut(group_id) else {
                 return error(ResponseError::UnknownMemberId);
@@ -332,6 +338,15 @@ impl GroupCoordinator {
         Self::validate_group_id(group_id, false)?;
         self.check_coordinator(broker, group_id)?;
         let mut inner = self.lock();
+        if let Some(result) = self.heartbeat_consumer_group(
+            &mut inner,
+            group_id,
+            member_id,
+            instance_id,
+            generation_id,
+        ) {
+            return result;
+        }
         let group = inner
             .groups
             .get_mut(group_id)
@@ -353,6 +368,9 @@ impl GroupCoordinator {
         self.check_coordinator(broker, group_id)?;
         let now = now_ms();
         let mut inner = self.lock();
+        if let Some(results) = self.leave_consumer_group(broker, &mut inner, group_id, members) {
+            return Ok(results);
+        }
         let mut deliveries = Vec::new();
         let Some(group) = inner.groups.get_mut(group_id) else {
             return Err(ResponseError::UnknownMemberId);

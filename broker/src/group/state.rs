@@ -359,6 +359,15 @@ impl Group {
         }
     }
 
+    /// Starts a rebalance now: a group converted from a consumer group
+    /// (Kafka's online downgrade) makes its members rejoin under the
+    /// classic protocol.
+    pub fn start_rebalance(&mut self, now_ms: i64) {
+        let mut deliveries = Vec::new();
+        self.prepare_rebalance(now_ms, &mut deliveries);
+        self.dirty = true;
+    }
+
     /// Starts a rebalance; waiting SyncGroups are told to rejoin.
     fn prepare_rebalance(&mut self, now_ms: i64, deliveries: &mut Vec<Delivery>) {
         if self.state == GroupState::CompletingRebalance {

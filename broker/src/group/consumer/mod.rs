@@ -8,6 +8,7 @@
 //! coordinator does the I/O.
 
 pub mod assignor;
+pub mod classic;
 pub mod reconcile;
 pub mod records;
 
@@ -43,6 +44,11 @@ pub struct ConsumerGroupLimits {
     pub max_size: usize,
     /// `group.consumer.assignors`, the first being the default.
     pub assignors: Vec<Assignor>,
+    /// `group.consumer.migration.policy` allows classic groups with
+    /// members to become consumer groups.
+    pub online_upgrade: bool,
+    /// ... and consumer groups of classic members to become classic.
+    pub online_downgrade: bool,
 }
 
 impl Default for ConsumerGroupLimits {
@@ -55,6 +61,8 @@ impl Default for ConsumerGroupLimits {
             // Kafka's default, Integer.MAX_VALUE.
             max_size: 2_147_483_647,
             assignors: vec![Assignor::Uniform, Assignor::Range],
+            online_upgrade: true,
+            online_downgrade: true,
         }
     }
 }
@@ -171,6 +179,9 @@ pub struct ConsumerMember {
     pub last_heartbeat_ms: i64,
     /// When it must have revoked by, while revoking.
     pub revoke_deadline_ms: Option<i64>,
+    /// Set for a member speaking the classic protocol (after an online
+    /// upgrade).
+    pub classic: Option<classic::ClassicMetadata>,
 }
 
 /// The states Kafka reports for a consumer group.
@@ -337,6 +348,7 @@ impl ConsumerGroup {
         member.client_id = hb.client_id.clone();
         member.client_host = hb.client_host.clone();
         member.last_heartbeat_ms = now;
+        member.classic = None;
         let before = member.holding.assigned.clone();
         self.members.insert(member.id.clone(), member.clone());
 
@@ -534,7 +546,11 @@ impl ConsumerGroup {
         self.members
             .values()
             .filter(|m| {
-                now - m.last_heartbeat_ms > i64::from(limits.session_timeout_ms)
+                let session = m
+                    .classic
+                    .as_ref()
+                    .map_or(limits.session_timeout_ms, |c| c.session_timeout_ms);
+                now - m.last_heartbeat_ms > i64::from(session)
                     || m.revoke_deadline_ms.is_some_and(|d| now > d)
             })
             .map(|m| m.id.clone())

@@ -15,6 +15,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use uuid::Uuid;
 
 use super::assignor::Assignment;
+use super::classic::ClassicMetadata;
 use super::reconcile::{Holding, MemberState};
 use super::{ConsumerGroup, ConsumerMember};
 use crate::group::records::RecordError;
@@ -45,6 +46,8 @@ pub struct MemberMetadata {
     pub rebalance_timeout_ms: i32,
     /// Requested assignor.
     pub server_assignor: Option<String>,
+    /// A classic member's session timeout and protocols (tagged field 0).
+    pub classic: Option<ClassicMetadata>,
 }
 
 impl MemberMetadata {
@@ -58,6 +61,7 @@ impl MemberMetadata {
             subscribed_topic_regex: m.subscribed_topic_regex.clone(),
             rebalance_timeout_ms: m.rebalance_timeout_ms,
             server_assignor: m.server_assignor.clone(),
+            classic: m.classic.clone(),
         }
     }
 }
@@ -177,6 +181,7 @@ impl ConsumerGroupRecord {
                 m.subscribed_topic_regex = meta.subscribed_topic_regex;
                 m.rebalance_timeout_ms = meta.rebalance_timeout_ms;
                 m.server_assignor = meta.server_assignor;
+                m.classic = meta.classic;
             }
             R::Target(id, member, None) => {
                 if let Some(g) = groups.get_mut(&id) {
@@ -239,6 +244,26 @@ impl ConsumerGroupRecord {
                 w.string(m.subscribed_topic_regex.as_deref());
                 w.0.put_i32(m.rebalance_timeout_ms);
                 w.string(m.server_assignor.as_deref());
+                match &m.classic {
+                    None => w.tags(),
+                    Some(c) => {
+                        let mut inner = Writer(BytesMut::new());
+                        inner.0.put_i32(c.session_timeout_ms);
+                        inner.len(c.protocols.len());
+                        for (name, metadata) in &c.protocols {
+                            inner.string(Some(name));
+                            inner.len(metadata.len());
+                            inner.0.put_slice(metadata);
+                            inner.tags();
+                        }
+                        inner.tags();
+                        w.uvarint(1);
+                        w.uvarint(0);
+                        w.uvarint(inner.0.len() as u64);
+                        w.0.put_slice(&inner.0);
+                    }
+                }
+                return (key.freeze(), Some(w.0.freeze()));
             }
             R::Target(_, _, Some(a)) => w.assignment(a),
             R::Current(_, _, Some(h)) => {
@@ -322,6 +347,9 @@ impl ConsumerGroupRecord {
                 for _ in 0..r.len()? {
                     subscribed_topic_names.push(r.string()?.unwrap_or_default());
                 }
+                let subscribed_topic_regex = r.string()?;
+                let rebalance_timeout_ms = r.i32()?;
+                let server_assignor = r.string()?;
                 R::Member(
                     group,
                     member,
@@ -331,9 +359,10 @@ impl ConsumerGroupRecord {
                         client_id,
                         client_host,
                         subscribed_topic_names,
-                        subscribed_topic_regex: r.string()?,
-                        rebalance_timeout_ms: r.i32()?,
-                        server_assignor: r.string()?,
+                        subscribed_topic_regex,
+                        rebalance_timeout_ms,
+                        server_assignor,
+                        classic: r.classic_tag()?,
                     }),
                 )
             }
@@ -493,6 +522,37 @@ impl Reader {
             self.0.advance(size);
         }
         Ok(())
+    }
+    /// The member value's tagged fields, where tag 0 holds a classic
+    /// member's metadata; other tags are skipped.
+    fn classic_tag(&mut self) -> Result<Option<ClassicMetadata>, RecordError> {
+        let mut classic = None;
+        if self.0.remaining() == 0 {
+            return Ok(None);
+        }
+        for _ in 0..self.uvarint()? {
+            let tag = self.uvarint()?;
+            let size = usize::try_from(self.uvarint()?)
+                .map_err(|_| RecordError::new("tag size out of range"))?;
+            self.need(size)?;
+            let mut field = Reader(self.0.split_to(size));
+            if tag == 0 {
+                let session_timeout_ms = field.i32()?;
+                let mut protocols = Vec::new();
+                for _ in 0..field.len()? {
+                    let name = field.string()?.unwrap_or_default();
+                    let len = field.len()?;
+                    let metadata = field.0.split_to(len);
+                    field.tags()?;
+                    protocols.push((name, metadata));
+                }
+                classic = Some(ClassicMetadata {
+                    session_timeout_ms,
+                    protocols,
+                });
+            }
+        }
+        Ok(classic)
     }
     fn assignment(&mut self) -> Result<Assignment, RecordError> {
         let mut a = Assignment::new();
