@@ -56,18 +56,32 @@ impl ControlPlane {
                 return None;
             }
         };
-        let dir = tempfile::tempdir().expect("tempdir");
         let cache = std::env::var("HOME")
             .map(|h| Path::new(&h).join(".cache/weir/kube-bin"))
             .unwrap_or_else(|_| std::env::temp_dir().join("weir-kube-bin"));
-        let plane = ControlPlane { script, dir, cache };
-        let started = plane.script_command("start");
-        assert!(
-            started,
-            "control-plane.sh start failed:\n{}",
-            std::fs::read_to_string(plane.dir.path().join("control-plane.out")).unwrap_or_default()
-        );
-        Some(plane)
+        // Ports are picked free, but another test can take one before a
+        // server binds it: such a start is retried on fresh ports in a fresh
+        // directory (the failed plane is stopped as it drops).
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let dir = tempfile::tempdir().expect("tempdir");
+            let plane = ControlPlane {
+                script: script.clone(),
+                dir,
+                cache: cache.clone(),
+            };
+            if plane.script_command("start") {
+                return Some(plane);
+            }
+            let output = std::fs::read_to_string(plane.dir.path().join("control-plane.out"))
+                .unwrap_or_default();
+            if attempts < 3 && output.contains("address already in use") {
+                eprintln!("control plane ports were taken; starting again on fresh ones");
+                continue;
+            }
+            panic!("control-plane.sh start failed:\n{output}");
+        }
     }
 
     /// Runs the script; its output goes to a file, not a pipe, because the
