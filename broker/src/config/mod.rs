@@ -52,7 +52,8 @@ pub struct Cli {
     #[arg(long, env = "WEIR_NODE_ID")]
     pub node_id: Option<i32>,
     /// The cluster id (cluster.id); generated on first start when absent.
-    #[arg(long, env = "WEIR_CLUSTER_ID")]
+    /// Kafka's ids are URL-safe base64 and may start with `-`.
+    #[arg(long, env = "WEIR_CLUSTER_ID", allow_hyphen_values = true)]
     pub cluster_id: Option<String>,
     /// Comma-separated listeners to bind (listeners) [default: PLAINTEXT://127.0.0.1:9092].
     #[arg(long, env = "WEIR_LISTENERS")]
@@ -626,6 +627,13 @@ mod tests {
                 .as_deref(),
             Some("eu-west-1a")
         );
+    }
+
+    #[test]
+    fn a_cluster_id_starting_with_a_dash_is_a_value_not_a_flag() {
+        let c = cli(&["--cluster-id", "-EEebA73QUOh6rUUyJTaaA", "--node-id", "1"]);
+        let cfg = BrokerConfig::from_properties(&c.properties().unwrap()).unwrap();
+        assert_eq!(cfg.cluster_id.as_deref(), Some("-EEebA73QUOh6rUUyJTaaA"));
     }
 
     #[test]

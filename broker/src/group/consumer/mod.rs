@@ -268,7 +268,8 @@ impl ConsumerGroup {
 
     /// Checks an OffsetCommit against the group, as Kafka's
     /// `ConsumerGroup.validateOffsetCommit`: a member commits in its current
-    /// epoch; anyone else only while the group is empty.
+    /// epoch (a classic member's generation, refused as the classic
+    /// protocol refuses it); anyone else only while the group is empty.
     pub fn check_commit(&self, member_id: &str, member_epoch: i32) -> Result<(), ResponseError> {
         if member_epoch < 0 && self.members.is_empty() {
             return Ok(());
@@ -278,7 +279,11 @@ impl ConsumerGroup {
             .get(member_id)
             .ok_or(ResponseError::UnknownMemberId)?;
         if member_epoch != member.holding.epoch {
-            return Err(ResponseError::StaleMemberEpoch);
+            return Err(if member.classic.is_some() {
+                ResponseError::IllegalGeneration
+            } else {
+                ResponseError::StaleMemberEpoch
+            });
         }
         Ok(())
     }
