@@ -37,7 +37,11 @@ fn spec() -> KafkaClusterSpec {
     }
 }
 
-const CLUSTER_PATH: &str = "/apis/weir.dev/v1alpha1/namespaces/kafka/kafkaclusters/demo";
+/// The namespace of these tests' objects: one no real test uses, because the
+/// end-to-end tests' kubelet maps the pod names of their clusters to real
+/// brokers in `/etc/hosts`, and a reconcile here asking `demo-broker-0` of
+/// the same namespace would reach another test's broker (CI saw it).
+const CLUSTER_PATH: &str = "/apis/weir.dev/v1alpha1/namespaces/fake-api/kafkaclusters/demo";
 
 /// The cluster as the API server has it now (spec from `spec`, status from the store).
 fn cluster(
@@ -46,7 +50,7 @@ fn cluster(
     generation: i64,
 ) -> Arc<KafkaCluster> {
     let mut c = KafkaCluster::new("demo", spec);
-    c.metadata.namespace = Some("kafka".into());
+    c.metadata.namespace = Some("fake-api".into());
     c.metadata.uid = Some("8f9a4c1e-2b3d-4e5f-8a9b-0c1d2e3f4a5b".into());
     c.metadata.generation = Some(generation);
     let mut api = api.lock().unwrap();
@@ -109,11 +113,11 @@ async fn a_new_cluster_gets_its_objects_events_and_status_and_a_second_pass_chan
     assert_eq!(
         applies,
         [
-            "PATCH /api/v1/namespaces/kafka/configmaps/demo-config",
-            "PATCH /api/v1/namespaces/kafka/services/demo-brokers",
-            "PATCH /api/v1/namespaces/kafka/services/demo-bootstrap",
-            "PATCH /apis/apps/v1/namespaces/kafka/statefulsets/demo-broker",
-            "PATCH /apis/policy/v1/namespaces/kafka/poddisruptionbudgets/demo-broker",
+            "PATCH /api/v1/namespaces/fake-api/configmaps/demo-config",
+            "PATCH /api/v1/namespaces/fake-api/services/demo-brokers",
+            "PATCH /api/v1/namespaces/fake-api/services/demo-bootstrap",
+            "PATCH /apis/apps/v1/namespaces/fake-api/statefulsets/demo-broker",
+            "PATCH /apis/policy/v1/namespaces/fake-api/poddisruptionbudgets/demo-broker",
         ],
         "configuration first, then the StatefulSet"
     );
@@ -140,7 +144,7 @@ async fn a_new_cluster_gets_its_objects_events_and_status_and_a_second_pass_chan
     );
     {
         let objects = &api.lock().unwrap().objects;
-        let sts = &objects["/apis/apps/v1/namespaces/kafka/statefulsets/demo-broker"];
+        let sts = &objects["/apis/apps/v1/namespaces/fake-api/statefulsets/demo-broker"];
         assert_eq!(
             sts["metadata"]["ownerReferences"][0]["kind"],
             "KafkaCluster"
@@ -178,7 +182,7 @@ async fn a_static_config_change_updates_the_config_map_and_the_stateful_set() {
         .await
         .expect("reconcile");
     let before = api.lock().unwrap().objects
-        ["/apis/apps/v1/namespaces/kafka/statefulsets/demo-broker"]
+        ["/apis/apps/v1/namespaces/fake-api/statefulsets/demo-broker"]
         .clone();
     take_writes(&api);
 
@@ -188,13 +192,13 @@ async fn a_static_config_change_updates_the_config_map_and_the_stateful_set() {
         .await
         .expect("reconcile");
     let objects = api.lock().unwrap().objects.clone();
-    let config = objects["/api/v1/namespaces/kafka/configmaps/demo-config"]["data"]
+    let config = objects["/api/v1/namespaces/fake-api/configmaps/demo-config"]["data"]
         ["server.properties"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(config.contains("num.partitions=6"), "{config}");
-    let after = &objects["/apis/apps/v1/namespaces/kafka/statefulsets/demo-broker"];
+    let after = &objects["/apis/apps/v1/namespaces/fake-api/statefulsets/demo-broker"];
     let hash = |s: &Value| {
         s["spec"]["template"]["metadata"]["annotations"]["weir.dev/config-hash"].clone()
     };

@@ -16,7 +16,7 @@ use weir_operator::crd::{KafkaCluster, KafkaClusterSpec, KafkaTopic, KafkaTopicS
 use weir_operator::kafka::AdminClient;
 use weir_operator::topic::{reconcile, TopicContext, FINALIZER};
 
-const TOPIC_PATH: &str = "/apis/weir.dev/v1alpha1/namespaces/kafka/kafkatopics/orders";
+const TOPIC_PATH: &str = "/apis/weir.dev/v1alpha1/namespaces/fake-api/kafkatopics/orders";
 
 fn seed_cluster(api: &Arc<Mutex<FakeApi>>) {
     let mut c = KafkaCluster::new(
@@ -40,9 +40,9 @@ fn seed_cluster(api: &Arc<Mutex<FakeApi>>) {
             rebalance: Default::default(),
         },
     );
-    c.metadata.namespace = Some("kafka".into());
+    c.metadata.namespace = Some("fake-api".into());
     api.lock().unwrap().objects.insert(
-        "/apis/weir.dev/v1alpha1/namespaces/kafka/kafkaclusters/demo".into(),
+        "/apis/weir.dev/v1alpha1/namespaces/fake-api/kafkaclusters/demo".into(),
         serde_json::to_value(&c).unwrap(),
     );
 }
@@ -53,7 +53,7 @@ fn put_topic(api: &Arc<Mutex<FakeApi>>, spec: KafkaTopicSpec, generation: i64) -
     let mut api = api.lock().unwrap();
     let mut value = api.objects.get(TOPIC_PATH).cloned().unwrap_or_else(|| {
         let mut t = KafkaTopic::new("orders", spec.clone());
-        t.metadata.namespace = Some("kafka".into());
+        t.metadata.namespace = Some("fake-api".into());
         t.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
             k8s_openapi::jiff::Timestamp::from_second(1_700_000_000).unwrap(),
         ));
