@@ -90,20 +90,31 @@ pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> 
                     .with_rack(b.rack.clone().map(StrBytes::from_string)),
             )
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let listed: Vec<i32> = brokers.iter().map(|b| b.node_id.0).collect();
+    let controller = controller_for_clients(broker.quorum.leader(), broker.config.node_id, &listed);
     let mut response = MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(StrBytes::from_string(broker.cluster_id.clone())))
-        // Every broker accepts admin requests and forwards them, so while
-        // no controller is known any broker (this one) will do.
-        .with_controller_id(BrokerId(
-            broker.quorum.leader().unwrap_or(broker.config.node_id),
-        ))
+        .with_controller_id(BrokerId(controller))
         .with_topics(topics);
     if (8..=10).contains(&version) && request.include_cluster_authorized_operations {
         response.cluster_authorized_operations = CLUSTER_OPERATIONS;
     }
     response
+}
+
+/// The broker clients send admin requests to. Every broker accepts them and
+/// forwards to the quorum leader, so, as in Kafka's KRaft mode, it only has
+/// to be one the response lists: a client looks the id up among the listed
+/// brokers and, not finding it (a leader still fenced right after a start),
+/// waits for a metadata refresh that may be minutes away.
+fn controller_for_clients(leader: Option<i32>, this: i32, listed: &[i32]) -> i32 {
+    leader
+        .filter(|l| listed.contains(l))
+        .or_else(|| listed.contains(&this).then_some(this))
+        .or_else(|| listed.first().copied())
+        .unwrap_or(this)
 }
 
 async fn by_name(
@@ -193,4 +204,19 @@ pub fn describe_topic(
         t.topic_authorized_operations = TOPIC_OPERATIONS;
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::controller_for_clients;
+
+    #[test]
+    fn the_controller_clients_are_told_is_always_a_listed_broker() {
+        assert_eq!(controller_for_clients(Some(2), 0, &[0, 1, 2]), 2);
+        // The leader is still fenced: this broker forwards for it.
+        assert_eq!(controller_for_clients(Some(2), 0, &[0, 1]), 0);
+        // Neither listed: any listed broker forwards.
+        assert_eq!(controller_for_clients(Some(2), 0, &[1]), 1);
+        assert_eq!(controller_for_clients(None, 0, &[]), 0);
+    }
 }
