@@ -31,10 +31,6 @@ pub async fn handle(
     request: ConsumerGroupHeartbeatRequest,
     version: i16,
 ) -> ConsumerGroupHeartbeatResponse {
-    let interval = broker
-        .groups
-        .consumer_limits_of(broker, request.group_id.0.as_str())
-        .heartbeat_interval_ms;
     let result = if broker.groups.consumer_protocol_enabled() {
         check(
             &request,
@@ -69,7 +65,7 @@ pub async fn handle(
         Ok(reply) => ConsumerGroupHeartbeatResponse::default()
             .with_member_id(Some(StrBytes::from_string(reply.member_id)))
             .with_member_epoch(reply.member_epoch)
-            .with_heartbeat_interval_ms(interval)
+            .with_heartbeat_interval_ms(reply.heartbeat_interval_ms)
             .with_assignment(reply.assignment.map(|a| {
                 WireAssignment::default().with_topic_partitions(
                     a.into_iter()

@@ -22,7 +22,6 @@ use kafka_protocol::protocol::{Encodable, StrBytes};
 use uuid::Uuid;
 
 use super::consumer::assignor::Assignment;
-use super::consumer::classic::ClassicJoin;
 use super::consumer::{
     records, ConsumerGroup, ConsumerGroupLimits, Heartbeat, HeartbeatReply, Refusal, TopicCatalog,
     JOIN_EPOCH,
@@ -206,14 +205,6 @@ impl GroupCoordinator {
     /// The broker's `group.consumer.*` limits.
     pub fn consumer_limits(&self) -> &super::consumer::ConsumerGroupLimits {
         &self.config.consumer
-    }
-
-    /// The limits of one group: the broker's, with the group's own
-    /// `consumer.*` configs in their place.
-    pub fn consumer_limits_of(&self, broker: &Broker, group_id: &str) -> ConsumerGroupLimits {
-        self.config
-            .consumer
-            .for_group(broker.image().group_configs.get(group_id))
     }
 
     /// Whether `group.coordinator.rebalance.protocols` enables KIP-848.
@@ -432,20 +423,11 @@ impl GroupCoordinator {
             .for_group(image.group_configs.get(group_id));
         let now = now_ms();
         let mut next = group.clone();
-        let join = ClassicJoin {
-            member_id: member_id.clone(),
-            instance_id: request.instance_id.clone(),
-            client_id: request.client_id.clone(),
-            client_host: request.client_host.clone(),
-            session_timeout_ms: request.session_timeout_ms,
-            rebalance_timeout_ms: request.rebalance_timeout_ms,
-            protocol_type: request.protocol_type.clone(),
-            protocols: request.protocols.clone(),
-        };
-        let (epoch, protocol) = match next.classic_join(&join, &ImageTopics(&image), &limits, now) {
-            Ok(r) => r,
-            Err(e) => return Some(reply(Some(e), member_id, -1, None)),
-        };
+        let (epoch, protocol) =
+            match next.classic_join(&member_id, request, &ImageTopics(&image), &limits, now) {
+                Ok(r) => r,
+                Err(e) => return Some(reply(Some(e), member_id, -1, None)),
+            };
         let writes = encoded(&records::diff(Some(group), Some(&next)));
         if !writes.is_empty() {
             if let Err(e) = self.write(broker, group_id, writes) {

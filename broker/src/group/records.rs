@@ -23,11 +23,12 @@ fn err(e: impl std::fmt::Display) -> RecordError {
     RecordError(e.to_string())
 }
 
-/// Bounds-checked reads of Kafka's primitive types.
-struct Reader(Bytes);
+/// Bounds-checked reads of Kafka's primitive types; the consumer group
+/// records add the flexible ones in `consumer::records`.
+pub(crate) struct Reader(pub(crate) Bytes);
 
 impl Reader {
-    fn need(&self, n: usize) -> Result<(), RecordError> {
+    pub(crate) fn need(&self, n: usize) -> Result<(), RecordError> {
         if self.0.remaining() < n {
             Err(err(format!(
                 "needs {n} more bytes, {} left",
@@ -37,11 +38,11 @@ impl Reader {
             Ok(())
         }
     }
-    fn i16(&mut self) -> Result<i16, RecordError> {
+    pub(crate) fn i16(&mut self) -> Result<i16, RecordError> {
         self.need(2)?;
         Ok(self.0.get_i16())
     }
-    fn i32(&mut self) -> Result<i32, RecordError> {
+    pub(crate) fn i32(&mut self) -> Result<i32, RecordError> {
         self.need(4)?;
         Ok(self.0.get_i32())
     }
@@ -59,7 +60,7 @@ impl Reader {
         let raw = self.0.split_to(len);
         String::from_utf8(raw.to_vec()).map(Some).map_err(err)
     }
-    fn string(&mut self) -> Result<String, RecordError> {
+    pub(crate) fn string(&mut self) -> Result<String, RecordError> {
         self.nullable_string()?
             .ok_or_else(|| err("null where a string is required"))
     }
@@ -74,7 +75,7 @@ impl Reader {
     }
 }
 
-fn put_string(buf: &mut BytesMut, s: Option<&str>) {
+pub(crate) fn put_string(buf: &mut BytesMut, s: Option<&str>) {
     match s {
         None => buf.put_i16(-1),
         Some(s) => {

@@ -19,9 +19,9 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use super::assignor::Assignment;
-use super::reconcile::{self, Holding, MemberState};
+use super::reconcile::{Holding, MemberState};
 use super::{ConsumerGroup, ConsumerGroupLimits, ConsumerMember, TopicCatalog};
-use crate::group::state::{Group, GroupState};
+use crate::group::state::{Group, GroupState, JoinRequest};
 
 /// What a classic member joined with (Kafka's `ClassicMemberMetadata`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -29,27 +29,6 @@ pub struct ClassicMetadata {
     /// The session timeout it asked for.
     pub session_timeout_ms: i32,
     /// Its assignors with their embedded subscriptions, in preference order.
-    pub protocols: Vec<(String, Bytes)>,
-}
-
-/// A JoinGroup from a classic member of a consumer group.
-#[derive(Debug, Clone)]
-pub struct ClassicJoin {
-    /// The member id (the coordinator names new members).
-    pub member_id: String,
-    /// `group.instance.id`.
-    pub instance_id: Option<String>,
-    /// The client's `client.id`.
-    pub client_id: String,
-    /// The client's address.
-    pub client_host: String,
-    /// Session timeout.
-    pub session_timeout_ms: i32,
-    /// Rebalance timeout.
-    pub rebalance_timeout_ms: i32,
-    /// Protocol type; must be `consumer`.
-    pub protocol_type: String,
-    /// Assignors with their subscriptions.
     pub protocols: Vec<(String, Bytes)>,
 }
 
@@ -180,9 +159,12 @@ impl ConsumerGroup {
 
     /// Handles a classic member's JoinGroup: answers at once with its
     /// epoch as the generation; SyncGroup then hands it its partitions.
+    /// `member_id` is the request's, or the one the coordinator named for a
+    /// member that joined without one.
     pub fn classic_join(
         &mut self,
-        join: &ClassicJoin,
+        member_id: &str,
+        join: &JoinRequest,
         topics: &dyn TopicCatalog,
         limits: &ConsumerGroupLimits,
         now: i64,
@@ -195,18 +177,18 @@ impl ConsumerGroup {
             Some(instance) => self.static_member(instance).map(|m| m.id.clone()),
             None => self
                 .members
-                .contains_key(&join.member_id)
-                .then(|| join.member_id.clone()),
+                .contains_key(member_id)
+                .then(|| member_id.to_string()),
         };
         let previous = match existing {
-            Some(id) if id != join.member_id => {
+            Some(id) if id != member_id => {
                 // A restarted static instance takes its predecessor's place.
                 let old = self.members.remove(&id);
                 if let Some(target) = self.target.remove(&id) {
-                    self.target.insert(join.member_id.clone(), target);
+                    self.target.insert(member_id.to_string(), target);
                 }
                 old.map(|m| ConsumerMember {
-                    id: join.member_id.clone(),
+                    id: member_id.to_string(),
                     holding: Holding::default(),
                     ..m
                 })
@@ -220,7 +202,7 @@ impl ConsumerGroup {
             }
         };
         let mut member = previous.clone().unwrap_or_else(|| ConsumerMember {
-            id: join.member_id.clone(),
+            id: member_id.to_string(),
             ..Default::default()
         });
         let mut names = subscription.topics.clone();
@@ -240,28 +222,10 @@ impl ConsumerGroup {
             session_timeout_ms: join.session_timeout_ms,
             protocols: join.protocols.clone(),
         });
-        self.members.insert(member.id.clone(), member.clone());
-        let subscribed = self.resolve_subscriptions(topics).map_err(|r| r.error)?;
-        let mut bump = bump;
-        if subscribed != self.subscribed_topics {
-            self.subscribed_topics = subscribed;
-            bump = true;
-        }
-        if bump {
-            self.group_epoch += 1;
-        }
-        if self.group_epoch > self.assignment_epoch {
-            self.compute_target(limits);
-        }
-        let target = self.target.get(&member.id).cloned().unwrap_or_default();
         let owned = by_id(&subscription.owned, topics);
-        let holding = reconcile::next(
-            &member.holding,
-            self.assignment_epoch,
-            &target,
-            Some(&owned),
-            |t, p| self.held_by_other(&member.id, t, p),
-        );
+        let holding = self
+            .advance(&member, bump, Some(&owned), topics, limits)
+            .map_err(|r| r.error)?;
         let deadline = (holding.state == MemberState::UnrevokedPartitions)
             .then(|| now + i64::from(member.rebalance_timeout_ms.max(0)));
         let epoch = holding.epoch;
@@ -477,8 +441,8 @@ mod tests {
         buf.freeze()
     }
 
-    fn join(member: &str, owned: &[i32]) -> ClassicJoin {
-        ClassicJoin {
+    fn join(member: &str, owned: &[i32]) -> JoinRequest {
+        JoinRequest {
             member_id: member.to_string(),
             instance_id: None,
             client_id: "c".to_string(),
@@ -487,6 +451,7 @@ mod tests {
             rebalance_timeout_ms: 30_000,
             protocol_type: "consumer".to_string(),
             protocols: vec![("cooperative-sticky".to_string(), subscription(owned))],
+            requires_known_member_id: false,
         }
     }
 
@@ -502,7 +467,7 @@ mod tests {
         let limits = ConsumerGroupLimits::default();
         let mut group = ConsumerGroup::new("g");
         let (epoch, protocol) = group
-            .classic_join(&join("old", &[]), &Topics, &limits, 0)
+            .classic_join("old", &join("old", &[]), &Topics, &limits, 0)
             .expect("join");
         assert_eq!(protocol, "cooperative-sticky");
         let (_, assignment) = group.classic_sync("old", None, epoch).expect("sync");
@@ -530,14 +495,14 @@ mod tests {
         // The cooperative member rejoins still owning all four: it keeps
         // two and must give up the others before the new member gets them.
         let (same, _) = group
-            .classic_join(&join("old", &[0, 1, 2, 3]), &Topics, &limits, 4)
+            .classic_join("old", &join("old", &[0, 1, 2, 3]), &Topics, &limits, 4)
             .expect("rejoin");
         assert_eq!(same, epoch);
         let (_, kept) = group.classic_sync("old", None, same).expect("sync");
         assert_eq!(partitions(&kept).len(), 2);
         let owned: Vec<i32> = partitions(&kept);
         let (next, _) = group
-            .classic_join(&join("old", &owned), &Topics, &limits, 5)
+            .classic_join("old", &join("old", &owned), &Topics, &limits, 5)
             .expect("rejoin after revoking");
         assert!(next > epoch);
         assert_eq!(group.classic_heartbeat("old", None, next, 6), Ok(()));
@@ -548,7 +513,7 @@ mod tests {
         let limits = ConsumerGroupLimits::default();
         let mut group = ConsumerGroup::new("g");
         group
-            .classic_join(&join("a", &[]), &Topics, &limits, 0)
+            .classic_join("a", &join("a", &[]), &Topics, &limits, 0)
             .expect("join");
         let mut replayed = std::collections::BTreeMap::new();
         for r in diff(None, Some(&group)) {

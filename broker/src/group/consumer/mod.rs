@@ -122,6 +122,9 @@ pub struct HeartbeatReply {
     pub member_id: String,
     /// The member's epoch (-1 or -2 after a leave).
     pub member_epoch: i32,
+    /// How often the member is to heartbeat: the group's own config or the
+    /// broker's.
+    pub heartbeat_interval_ms: i32,
     /// The partitions the member may consume, when they changed or the
     /// member asked with a full request.
     pub assignment: Option<Assignment>,
@@ -313,7 +316,7 @@ impl ConsumerGroup {
         now: i64,
     ) -> Result<HeartbeatReply, Refusal> {
         if hb.member_epoch == LEAVE_EPOCH || hb.member_epoch == STATIC_LEAVE_EPOCH {
-            return self.leave(&hb, now);
+            return self.leave(&hb, limits.heartbeat_interval_ms, now);
         }
         let joining = hb.member_epoch == JOIN_EPOCH;
         let full = joining
@@ -355,27 +358,7 @@ impl ConsumerGroup {
         member.last_heartbeat_ms = now;
         member.classic = None;
         let before = member.holding.assigned.clone();
-        self.members.insert(member.id.clone(), member.clone());
-
-        let subscribed = self.resolve_subscriptions(topics)?;
-        if subscribed != self.subscribed_topics {
-            self.subscribed_topics = subscribed;
-            bump = true;
-        }
-        if bump {
-            self.group_epoch += 1;
-        }
-        if self.group_epoch > self.assignment_epoch {
-            self.compute_target(limits);
-        }
-        let target = self.target.get(&member.id).cloned().unwrap_or_default();
-        let holding = reconcile::next(
-            &member.holding,
-            self.assignment_epoch,
-            &target,
-            hb.owned.as_ref(),
-            |t, p| self.held_by_other(&member.id, t, p),
-        );
+        let holding = self.advance(&member, bump, hb.owned.as_ref(), topics, limits)?;
         let revoke_deadline_ms = (holding.state == MemberState::UnrevokedPartitions).then(|| {
             member
                 .revoke_deadline_ms
@@ -390,8 +373,44 @@ impl ConsumerGroup {
         Ok(HeartbeatReply {
             member_id: member.id,
             member_epoch: holding.epoch,
+            heartbeat_interval_ms: limits.heartbeat_interval_ms,
             assignment: (full || changed).then_some(holding.assigned),
         })
+    }
+
+    /// The steps every join and heartbeat share: stores `member` as
+    /// updated, bumps the group epoch when its subscription changed (`bump`)
+    /// or the subscribed topics did, recomputes the target when the epoch
+    /// passed it, and reconciles the member toward its target given what it
+    /// says it `owned`. The caller stores the returned holding.
+    fn advance(
+        &mut self,
+        member: &ConsumerMember,
+        mut bump: bool,
+        owned: Option<&Assignment>,
+        topics: &dyn TopicCatalog,
+        limits: &ConsumerGroupLimits,
+    ) -> Result<Holding, Refusal> {
+        self.members.insert(member.id.clone(), member.clone());
+        let subscribed = self.resolve_subscriptions(topics)?;
+        if subscribed != self.subscribed_topics {
+            self.subscribed_topics = subscribed;
+            bump = true;
+        }
+        if bump {
+            self.group_epoch += 1;
+        }
+        if self.group_epoch > self.assignment_epoch {
+            self.compute_target(limits);
+        }
+        let target = self.target.get(&member.id).cloned().unwrap_or_default();
+        Ok(reconcile::next(
+            &member.holding,
+            self.assignment_epoch,
+            &target,
+            owned,
+            |t, p| self.held_by_other(&member.id, t, p),
+        ))
     }
 
     /// Finds the member a heartbeat comes from, or makes room for a joining
@@ -501,7 +520,12 @@ impl ConsumerGroup {
         Ok(Some(member.clone()))
     }
 
-    fn leave(&mut self, hb: &Heartbeat, now: i64) -> Result<HeartbeatReply, Refusal> {
+    fn leave(
+        &mut self,
+        hb: &Heartbeat,
+        heartbeat_interval_ms: i32,
+        now: i64,
+    ) -> Result<HeartbeatReply, Refusal> {
         let member = match &hb.instance_id {
             Some(instance) => self.static_member(instance).map(|m| m.id.clone()),
             None => self
@@ -532,6 +556,7 @@ impl ConsumerGroup {
         Ok(HeartbeatReply {
             member_id: hb.member_id.clone(),
             member_epoch: hb.member_epoch,
+            heartbeat_interval_ms,
             assignment: None,
         })
     }

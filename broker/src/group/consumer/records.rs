@@ -18,7 +18,7 @@ use super::assignor::Assignment;
 use super::classic::ClassicMetadata;
 use super::reconcile::{Holding, MemberState};
 use super::{ConsumerGroup, ConsumerMember};
-use crate::group::records::RecordError;
+use crate::group::records::{put_string, Reader, RecordError};
 
 const METADATA: i16 = 3;
 const PARTITION_METADATA: i16 = 4;
@@ -214,9 +214,9 @@ impl ConsumerGroupRecord {
         };
         let mut key = BytesMut::new();
         key.put_i16(version);
-        put_key_string(&mut key, group);
+        put_string(&mut key, Some(group));
         if let Some(m) = member {
-            put_key_string(&mut key, m);
+            put_string(&mut key, Some(m));
         }
         let mut w = Writer(BytesMut::new());
         w.0.put_i16(0);
@@ -292,12 +292,12 @@ impl ConsumerGroupRecord {
         if !(METADATA..=CURRENT_ASSIGNMENT).contains(&version) {
             return Ok(None);
         }
-        let group = k.key_string()?;
+        let group = k.string()?;
         let member = if matches!(
             version,
             MEMBER_METADATA | TARGET_MEMBER | CURRENT_ASSIGNMENT
         ) {
-            k.key_string()?
+            k.string()?
         } else {
             String::new()
         };
@@ -324,12 +324,12 @@ impl ConsumerGroupRecord {
                 let mut topics = BTreeMap::new();
                 for _ in 0..r.len()? {
                     let id = r.uuid()?;
-                    let name = r.string()?.unwrap_or_default();
+                    let name = r.compact_string()?.unwrap_or_default();
                     let count = r.i32()?;
                     for _ in 0..r.len()? {
                         r.i32()?;
                         for _ in 0..r.len()? {
-                            r.string()?;
+                            r.compact_string()?;
                         }
                         r.tags()?;
                     }
@@ -339,17 +339,17 @@ impl ConsumerGroupRecord {
                 R::Topics(group, Some(topics))
             }
             MEMBER_METADATA => {
-                let instance_id = r.string()?;
-                let rack_id = r.string()?;
-                let client_id = r.string()?.unwrap_or_default();
-                let client_host = r.string()?.unwrap_or_default();
+                let instance_id = r.compact_string()?;
+                let rack_id = r.compact_string()?;
+                let client_id = r.compact_string()?.unwrap_or_default();
+                let client_host = r.compact_string()?.unwrap_or_default();
                 let mut subscribed_topic_names = Vec::new();
                 for _ in 0..r.len()? {
-                    subscribed_topic_names.push(r.string()?.unwrap_or_default());
+                    subscribed_topic_names.push(r.compact_string()?.unwrap_or_default());
                 }
-                let subscribed_topic_regex = r.string()?;
+                let subscribed_topic_regex = r.compact_string()?;
                 let rebalance_timeout_ms = r.i32()?;
-                let server_assignor = r.string()?;
+                let server_assignor = r.compact_string()?;
                 R::Member(
                     group,
                     member,
@@ -399,12 +399,6 @@ fn entry<'a>(groups: &'a mut BTreeMap<String, ConsumerGroup>, id: &str) -> &'a m
         .or_insert_with(|| ConsumerGroup::new(id))
 }
 
-fn put_key_string(buf: &mut BytesMut, s: &str) {
-    let bytes = s.as_bytes();
-    buf.put_i16(i16::try_from(bytes.len()).unwrap_or(i16::MAX));
-    buf.put_slice(&bytes[..bytes.len().min(i16::MAX as usize)]);
-}
-
 /// Kafka's flexible encoding: varint lengths, compact strings and arrays,
 /// tagged fields.
 struct Writer(BytesMut);
@@ -445,30 +439,10 @@ impl Writer {
     }
 }
 
-struct Reader(Bytes);
-
 impl Reader {
-    fn need(&self, n: usize) -> Result<(), RecordError> {
-        if self.0.remaining() < n {
-            Err(RecordError::new(format!(
-                "needs {n} more bytes, {} left",
-                self.0.remaining()
-            )))
-        } else {
-            Ok(())
-        }
-    }
     fn i8(&mut self) -> Result<i8, RecordError> {
         self.need(1)?;
         Ok(self.0.get_i8())
-    }
-    fn i16(&mut self) -> Result<i16, RecordError> {
-        self.need(2)?;
-        Ok(self.0.get_i16())
-    }
-    fn i32(&mut self) -> Result<i32, RecordError> {
-        self.need(4)?;
-        Ok(self.0.get_i32())
     }
     fn uuid(&mut self) -> Result<Uuid, RecordError> {
         self.need(16)?;
@@ -497,12 +471,7 @@ impl Reader {
         self.need(n)?;
         Ok(n)
     }
-    fn key_string(&mut self) -> Result<String, RecordError> {
-        let len = usize::try_from(self.i16()?).map_err(|_| RecordError::new("null key string"))?;
-        self.need(len)?;
-        String::from_utf8(self.0.split_to(len).to_vec()).map_err(RecordError::new)
-    }
-    fn string(&mut self) -> Result<Option<String>, RecordError> {
+    fn compact_string(&mut self) -> Result<Option<String>, RecordError> {
         let raw = self.uvarint()?;
         if raw == 0 {
             return Ok(None);
@@ -540,7 +509,7 @@ impl Reader {
                 let session_timeout_ms = field.i32()?;
                 let mut protocols = Vec::new();
                 for _ in 0..field.len()? {
-                    let name = field.string()?.unwrap_or_default();
+                    let name = field.compact_string()?.unwrap_or_default();
                     let len = field.len()?;
                     let metadata = field.0.split_to(len);
                     field.tags()?;
