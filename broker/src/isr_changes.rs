@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kafka_protocol::error::ResponseError;
+
 use crate::broker::Broker;
 use crate::controller::alter_partition::IsrChange;
 use crate::controller::request::ControllerRequest;
@@ -25,14 +27,33 @@ pub async fn propose(broker: &Broker, partition: &Partition, proposal: IsrPropos
         partition_epoch: proposal.partition_epoch,
         isr: proposal.isr,
     });
-    if let Err(e) = broker.control(request).await {
-        tracing::info!(topic = %partition.topic, partition = partition.index, reason = %e, "ISR change refused");
-    }
+    let refused = match broker.control(request).await {
+        Ok(_) => false,
+        Err(e) => {
+            tracing::info!(topic = %partition.topic, partition = partition.index, reason = %e, "ISR change refused");
+            decided_against(&e.error)
+        }
+    };
     // Accepted or not, the proposal is over. An accepted one that changed
     // nothing (the controller's ISR already matched) brings no new
     // partition epoch back to end it, and the leader would never propose
     // again.
-    partition.isr_proposal_answered();
+    partition.isr_proposal_answered(refused);
+}
+
+/// Whether the controller looked at the change and refused it (AlterPartition's
+/// own errors), so it never committed; a timeout or a lost controller may
+/// hide a change that did.
+fn decided_against(error: &ResponseError) -> bool {
+    matches!(
+        error,
+        ResponseError::UnknownTopicOrPartition
+            | ResponseError::InvalidRequest
+            | ResponseError::FencedLeaderEpoch
+            | ResponseError::NotLeaderOrFollower
+            | ResponseError::InvalidUpdateVersion
+            | ResponseError::IneligibleReplica
+    )
 }
 
 /// Checks the led partitions for lagging followers every half

@@ -140,7 +140,10 @@ fn produce(
             .map_err(|(e, _)| e);
         match queued {
             Ok(delivery) => pending.push((value, delivery)),
-            Err(e) => panic!("could not queue {value}: {e}"),
+            Err(e) => panic!(
+                "could not queue {value}: {e} (fatal error: {:?})",
+                producer.client().fatal_error()
+            ),
         }
         n += 1;
         next += every;

@@ -49,6 +49,16 @@ pub fn expand(
     Some(grown)
 }
 
+/// The ISR the high watermark must wait for while a change may be
+/// committing: the committed ISR and every replica a proposal added
+/// (Kafka's maximal ISR). A shrink waits for the replicas it drops until
+/// it is committed, since they are still in the committed ISR.
+pub fn maximal(isr: &[i32], maybe_added: &[i32]) -> Vec<i32> {
+    let mut all = isr.to_vec();
+    all.extend(maybe_added.iter().filter(|r| !isr.contains(r)));
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +87,12 @@ mod tests {
         assert_eq!(expand(&[1], 2, &view, 101, 90), None);
         assert_eq!(expand(&[1], 2, &view, 50, 120), None);
         assert_eq!(expand(&[1, 2], 2, &view, 50, 50), None);
+    }
+
+    #[test]
+    fn the_maximal_isr_holds_the_committed_isr_and_whoever_may_join() {
+        assert_eq!(maximal(&[1, 2], &[1, 2, 3]), vec![1, 2, 3]);
+        assert_eq!(maximal(&[1, 2, 3], &[]), vec![1, 2, 3]);
+        assert_eq!(maximal(&[1, 2, 3], &[1, 4]), vec![1, 2, 3, 4]);
     }
 }

@@ -175,8 +175,15 @@ struct State {
     followers: BTreeMap<i32, ReplicaView>,
     /// On the leader: the log end when this epoch began.
     leader_epoch_start: i64,
-    /// On the leader: an ISR change sent to the controller, not yet applied.
-    isr_change_pending: bool,
+    /// On the leader: an ISR change is on its way to the controller; no
+    /// other is proposed until it is answered.
+    isr_change_in_flight: bool,
+    /// On the leader: replicas a proposed ISR added that may have been
+    /// committed though this broker's image does not show it yet. The high
+    /// watermark waits for them too (Kafka's maximal ISR): the controller
+    /// may already elect one of them, and a record acknowledged past its
+    /// log end would be lost with that election.
+    isr_maybe_added: Vec<i32>,
 }
 
 /// A partition this broker hosts.
@@ -266,7 +273,8 @@ impl Partition {
                 high_watermark,
                 followers: BTreeMap::new(),
                 leader_epoch_start: 0,
-                isr_change_pending: false,
+                isr_change_in_flight: false,
+                isr_maybe_added: Vec::new(),
             }),
             changed: watch::channel(0).0,
             appended,
@@ -292,8 +300,11 @@ impl Partition {
         let mut state = self.lock();
         let becomes_leader = settings.leader == self.node_id
             && (state.leader != self.node_id || state.leader_epoch != settings.leader_epoch);
+        // A proposal names the partition epoch it builds on: once the epoch
+        // moved, it either is in this image or can never commit.
         if settings.partition_epoch != state.partition_epoch {
-            state.isr_change_pending = false;
+            state.isr_change_in_flight = false;
+            state.isr_maybe_added.clear();
         }
         state.leader = settings.leader;
         state.leader_epoch = settings.leader_epoch;
@@ -331,11 +342,12 @@ impl Partition {
             return;
         }
         let end = state.log.as_ref().map_or(0, Log::log_end_offset);
+        let maximal_isr = isr::maximal(&state.isr, &state.isr_maybe_added);
         let hw = high_watermark::advance(
             state.high_watermark,
             self.node_id,
             end,
-            &state.isr,
+            &maximal_isr,
             &state.followers,
         );
         if hw != state.high_watermark {
@@ -650,7 +662,7 @@ impl Partition {
         view.record_fetch(position.fetch_offset, end, now_ms);
         let view = *view;
         self.advance_high_watermark(&mut state);
-        let expand_isr = if state.isr_change_pending {
+        let expand_isr = if state.isr_change_in_flight {
             None
         } else {
             isr::expand(
@@ -662,7 +674,9 @@ impl Partition {
             )
         };
         let expand_isr = expand_isr.map(|isr| {
-            state.isr_change_pending = true;
+            state.isr_change_in_flight = true;
+            let maybe_added = isr::maximal(&state.isr_maybe_added, &isr);
+            state.isr_maybe_added = maybe_added;
             IsrProposal {
                 leader_epoch: state.leader_epoch,
                 partition_epoch: state.partition_epoch,
@@ -682,7 +696,7 @@ impl Partition {
     /// `lag_max_ms`, to propose to the controller.
     pub fn shrink_isr(&self, now_ms: i64, lag_max_ms: i64) -> Option<IsrProposal> {
         let mut state = self.lock();
-        if state.leader != self.node_id || state.isr_change_pending {
+        if state.leader != self.node_id || state.isr_change_in_flight {
             return None;
         }
         let isr = isr::shrink(
@@ -692,7 +706,7 @@ impl Partition {
             now_ms,
             lag_max_ms,
         )?;
-        state.isr_change_pending = true;
+        state.isr_change_in_flight = true;
         Some(IsrProposal {
             leader_epoch: state.leader_epoch,
             partition_epoch: state.partition_epoch,
@@ -700,10 +714,18 @@ impl Partition {
         })
     }
 
-    /// The controller answered an ISR proposal (refused it, or accepted one
-    /// the image already reflects): another may be made.
-    pub fn isr_proposal_answered(&self) {
-        self.lock().isr_change_pending = false;
+    /// The controller answered an ISR proposal: another may be made. Only
+    /// a refusal the controller decided lets the high watermark stop
+    /// waiting for the replicas it added. An accepted change ends with the
+    /// partition epoch it brings (one that changed nothing added nobody
+    /// the ISR lacks); after a timeout or a lost answer it may still have
+    /// committed, so the wait lasts until the partition epoch moves.
+    pub fn isr_proposal_answered(&self, refused: bool) {
+        let mut state = self.lock();
+        state.isr_change_in_flight = false;
+        if refused {
+            state.isr_maybe_added.clear();
+        }
     }
 
     /// On a follower: stores what the leader sent for the fetch made from
@@ -784,3 +806,6 @@ fn epoch_check(client: i32, current: i32) -> Result<(), PartitionError> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests;
