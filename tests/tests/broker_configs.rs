@@ -1,15 +1,24 @@
 //! DescribeConfigs on a broker lists every static config it reads, each
 //! marked as set in its properties or left at Kafka's default, with its type
-//! and documentation, as Kafka reports them.
+//! and documentation, as Kafka reports them, and every other Kafka 4 broker
+//! config; the ones Kafka changes at runtime change here too.
 
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::{ApiKey, DescribeConfigsRequest, DescribeConfigsResponse};
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
+use kafka_protocol::messages::{
+    ApiKey, DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
+};
 use kafka_protocol::protocol::StrBytes;
 use weir_e2e::Broker;
 
 const BROKER: i8 = 4;
 const STATIC_BROKER_CONFIG: i8 = 4;
 const DEFAULT_CONFIG: i8 = 5;
+const INVALID_REQUEST: i16 = 42;
+const INVALID_CONFIG: i16 = 40;
 
 #[test]
 fn static_broker_configs_say_whether_they_were_set_or_defaulted() {
@@ -47,8 +56,95 @@ fn static_broker_configs_say_whether_they_were_set_or_defaulted() {
     // A config with no default and no value is listed with a null value.
     let rack = find("broker.rack");
     assert_eq!(rack.value, None);
+    // Kafka's configs weir has no use for are there at Kafka's defaults,
+    // secrets without their value.
     assert!(
-        !result.configs.iter().any(|c| c.is_sensitive),
-        "weir has no secrets"
+        result.configs.len() > 250,
+        "{} configs",
+        result.configs.len()
     );
+    let threads = find("num.network.threads");
+    assert_eq!(threads.value.as_deref(), Some("3"));
+    assert!(!threads.read_only, "cluster-wide in Kafka");
+    let secret = find("ssl.keystore.password");
+    assert!(secret.is_sensitive);
+    assert_eq!(secret.value, None);
+    assert_eq!(secret.config_type, 9, "PASSWORD");
+    assert!(find("delete.topic.enable").read_only);
+    assert!(
+        !result
+            .configs
+            .iter()
+            .any(|c| c.name.as_str().starts_with("zookeeper.")),
+        "Kafka 4 has no ZooKeeper configs"
+    );
+}
+
+/// librdkafka's own admin test changes a SASL setting on a broker; Kafka
+/// takes it per broker and refuses it as a cluster-wide default.
+#[test]
+fn kafka_dynamic_configs_change_per_broker_as_in_kafka() {
+    use rdkafka::admin::{AdminOptions, AlterConfig, ResourceSpecifier};
+    use weir_e2e::cluster::{admin, block_on};
+
+    let broker = Broker::start();
+    let admin = admin(&broker.bootstrap());
+    let options = AdminOptions::new();
+    let altered = block_on(
+        admin.alter_configs(
+            &[AlterConfig::new(ResourceSpecifier::Broker(0))
+                .set("sasl.kerberos.min.time.before.relogin", "58000")],
+            &options,
+        ),
+    )
+    .expect("alter request");
+    assert!(altered.iter().all(Result::is_ok), "{altered:?}");
+    let described = block_on(admin.describe_configs(&[ResourceSpecifier::Broker(0)], &options))
+        .expect("describe request");
+    let resource = described
+        .into_iter()
+        .next()
+        .and_then(Result::ok)
+        .expect("broker 0 described");
+    let relogin = resource
+        .get("sasl.kerberos.min.time.before.relogin")
+        .expect("described");
+    assert_eq!(relogin.value.as_deref(), Some("58000"));
+    assert_eq!(relogin.source, rdkafka::admin::ConfigSource::DynamicBroker);
+
+    // rdkafka drops per-resource errors of AlterConfigs: refusals are read
+    // off the wire.
+    let mut raw = broker.raw();
+    let mut refusal = |resource: &'static str, name: &'static str, value: &'static str| {
+        let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(BROKER)
+                .with_resource_name(StrBytes::from_static_str(resource))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str(name))
+                    .with_config_operation(0)
+                    .with_value(Some(StrBytes::from_static_str(value)))]),
+        ]);
+        let response: IncrementalAlterConfigsResponse =
+            raw.call(ApiKey::IncrementalAlterConfigs, 1, &request);
+        let r = &response.responses[0];
+        (
+            r.error_code,
+            r.error_message
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+        )
+    };
+    let (code, message) = refusal("", "sasl.kerberos.min.time.before.relogin", "58000");
+    assert_eq!(code, INVALID_REQUEST, "{message}");
+    assert!(message.contains("broker id must be specified"), "{message}");
+    let (code, message) = refusal("0", "delete.topic.enable", "false");
+    assert_eq!(code, INVALID_REQUEST, "{message}");
+    assert!(
+        message.contains("Cannot update these configs dynamically"),
+        "{message}"
+    );
+    assert_eq!(refusal("0", "num.io.threads", "many").0, INVALID_CONFIG);
+    assert_eq!(refusal("", "num.io.threads", "16").0, 0, "cluster-wide");
 }

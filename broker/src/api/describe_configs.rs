@@ -11,6 +11,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use crate::broker::Broker;
 use crate::config::effective::{BrokerLogDefaults, ConfigSource};
+use crate::config::kafka_broker::{self, KafkaBrokerConfig, UpdateMode, KAFKA_BROKER_CONFIGS};
 use crate::config::static_broker::STATIC_BROKER_CONFIGS;
 use crate::config::topic::{by_broker_key, ConfigType, TOPIC_CONFIGS};
 use crate::controller::broker_configs::{CLUSTER_DEFAULT, DYNAMIC_BROKER_CONFIGS};
@@ -98,10 +99,15 @@ fn encode(
     include_synonyms: bool,
     include_documentation: bool,
 ) -> DescribeConfigsResourceResult {
+    // As in Kafka, a secret is described without its value, also among
+    // its synonyms.
+    let sensitive = e.kind == ConfigType::Password;
+    let shown = |v: String| (!sensitive).then(|| StrBytes::from_string(v));
     let mut r = DescribeConfigsResourceResult::default()
         .with_name(StrBytes::from_string(e.name))
-        .with_value(e.value.map(StrBytes::from_string))
+        .with_value(e.value.and_then(shown))
         .with_read_only(e.read_only)
+        .with_is_sensitive(sensitive)
         .with_config_source(e.source.code());
     if include_synonyms {
         r.synonyms = e
@@ -110,7 +116,7 @@ fn encode(
             .map(|(name, value, source)| {
                 DescribeConfigsSynonym::default()
                     .with_name(StrBytes::from_string(name))
-                    .with_value(Some(StrBytes::from_string(value)))
+                    .with_value(shown(value))
                     .with_source(source.code())
             })
             .collect();
@@ -186,7 +192,9 @@ fn cluster_default_entries(broker: &Broker) -> Vec<Entry> {
         .filter_map(|(name, value)| {
             let (kind, doc) = match DYNAMIC_BROKER_CONFIGS.iter().find(|d| d.name == name) {
                 Some(d) => (d.kind, d.doc),
-                None => by_broker_key(name).map(|d| (d.kind, d.doc))?,
+                None => by_broker_key(name)
+                    .map(|d| (d.kind, d.doc))
+                    .or_else(|| kafka_broker::by_name(name).map(|d| (d.kind, kafka_broker::DOC)))?,
             };
             Some(Entry {
                 name: name.clone(),
@@ -350,5 +358,56 @@ fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseEr
             doc: def.doc,
         });
     }
+    let listed: std::collections::HashSet<String> =
+        entries.iter().map(|e| e.name.clone()).collect();
+    entries.extend(
+        KAFKA_BROKER_CONFIGS
+            .iter()
+            .filter(|def| !listed.contains(def.name))
+            .map(|def| kafka_entry(&image, id, def)),
+    );
     Ok(entries)
+}
+
+/// A Kafka broker config weir has no use for: a dynamic value an admin set,
+/// else Kafka's default.
+fn kafka_entry(image: &crate::metadata::MetadataImage, id: i32, def: &KafkaBrokerConfig) -> Entry {
+    let dynamic = |broker: i32| {
+        image
+            .broker_configs
+            .get(&broker)
+            .and_then(|m| m.get(def.name))
+    };
+    let mut synonyms = Vec::new();
+    if def.mode != UpdateMode::ReadOnly {
+        if let Some(v) = dynamic(id) {
+            synonyms.push((def.name.to_string(), v.clone(), ConfigSource::DynamicBroker));
+        }
+    }
+    if def.mode == UpdateMode::ClusterWide {
+        if let Some(v) = dynamic(CLUSTER_DEFAULT) {
+            synonyms.push((
+                def.name.to_string(),
+                v.clone(),
+                ConfigSource::DynamicDefaultBroker,
+            ));
+        }
+    }
+    if let Some(d) = def.default {
+        synonyms.push((def.name.to_string(), d.to_string(), ConfigSource::Default));
+    }
+    let (value, source) = synonyms
+        .first()
+        .map_or((None, ConfigSource::Default), |(_, v, s)| {
+            (Some(v.clone()), *s)
+        });
+    Entry {
+        name: def.name.to_string(),
+        value,
+        source,
+        kind: def.kind,
+        read_only: def.mode == UpdateMode::ReadOnly,
+        doc: kafka_broker::DOC,
+        synonyms,
+    }
 }

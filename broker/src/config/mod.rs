@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod connections;
 pub mod consumer_group;
 pub mod effective;
+pub mod kafka_broker;
 pub mod listener;
 pub mod static_broker;
 pub mod topic;

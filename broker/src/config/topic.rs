@@ -13,12 +13,18 @@ pub enum ConfigType {
     String,
     /// 32-bit integer.
     Int,
+    /// 16-bit integer.
+    Short,
     /// 64-bit integer.
     Long,
     /// Floating point number.
     Double,
     /// Comma-separated list.
     List,
+    /// A Java class name (Kafka's plug-in points).
+    Class,
+    /// A secret: described without its value.
+    Password,
 }
 
 impl ConfigType {
@@ -28,9 +34,12 @@ impl ConfigType {
             ConfigType::Boolean => 1,
             ConfigType::String => 2,
             ConfigType::Int => 3,
+            ConfigType::Short => 4,
             ConfigType::Long => 5,
             ConfigType::Double => 6,
             ConfigType::List => 7,
+            ConfigType::Class => 8,
+            ConfigType::Password => 9,
         }
     }
 }
@@ -411,14 +420,28 @@ pub fn validate(name: &str, value: &str) -> Result<(), TopicConfigError> {
     })
 }
 
-pub(crate) fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
+/// Checks `value` has the shape of `kind` (Kafka's `ConfigDef.parseType`),
+/// without a config's own bounds.
+pub fn validate_type(kind: ConfigType, value: &str) -> Result<(), String> {
+    parse_number(kind, value).map(|_| ())
+}
+
+/// The number `value` holds, for the numeric kinds; a value of the wrong
+/// shape is refused with Kafka's words.
+fn parse_number(kind: ConfigType, value: &str) -> Result<Option<i64>, String> {
     let trimmed = value.trim();
-    let number = match def.kind {
+    Ok(match kind {
         ConfigType::Int => Some(
             trimmed
                 .parse::<i32>()
                 .map(i64::from)
                 .map_err(|_| "Expected value to be a 32-bit integer".to_string())?,
+        ),
+        ConfigType::Short => Some(
+            trimmed
+                .parse::<i16>()
+                .map(i64::from)
+                .map_err(|_| "Expected value to be a 16-bit integer".to_string())?,
         ),
         ConfigType::Long => Some(
             trimmed
@@ -431,8 +454,19 @@ pub(crate) fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), St
             }
             None
         }
-        ConfigType::Double | ConfigType::String | ConfigType::List => None,
-    };
+        ConfigType::Double => {
+            trimmed
+                .parse::<f64>()
+                .map_err(|_| "Expected value to be a double".to_string())?;
+            None
+        }
+        ConfigType::String | ConfigType::List | ConfigType::Class | ConfigType::Password => None,
+    })
+}
+
+pub(crate) fn validate_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
+    let trimmed = value.trim();
+    let number = parse_number(def.kind, value)?;
     match def.validator {
         Validator::Any => Ok(()),
         Validator::AtLeast(min) => match number {

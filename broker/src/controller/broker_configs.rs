@@ -11,6 +11,8 @@ use kafka_protocol::error::ResponseError;
 
 use super::configs::{config_records, list_op, AlterOp};
 use super::Rejection;
+use crate::config::kafka_broker::{self, KafkaBrokerConfig, UpdateMode};
+use crate::config::static_broker;
 use crate::config::topic::{self, ConfigType};
 use crate::metadata::{ConfigResource, MetadataImage, MetadataRecord};
 
@@ -56,19 +58,24 @@ fn definition(name: &str) -> Option<&'static DynamicBrokerConfig> {
     DYNAMIC_BROKER_CONFIGS.iter().find(|d| d.name == name)
 }
 
+/// A Kafka config weir has no use for that Kafka lets change at runtime:
+/// stored and described back, so Kafka's tools work, but nothing reads it.
+/// The static configs weir does read stay static.
+fn unused_dynamic(name: &str) -> Option<&'static KafkaBrokerConfig> {
+    kafka_broker::by_name(name).filter(|d| {
+        d.mode != UpdateMode::ReadOnly
+            && static_broker::by_name(name).is_none()
+            && topic::by_broker_key(name).is_none()
+            && definition(name).is_none()
+    })
+}
+
 /// The type of a dynamic key, `None` for a static or unknown one.
 fn kind(name: &str) -> Option<ConfigType> {
     definition(name)
         .map(|d| d.kind)
         .or_else(|| topic::by_broker_key(name).map(|d| d.kind))
-}
-
-/// The value a deleted dynamic key falls back to, for checking the key.
-fn default_of(name: &str) -> &'static str {
-    definition(name)
-        .map(|d| d.default)
-        .or_else(|| topic::by_broker_key(name).map(|d| d.default))
-        .unwrap_or("")
+        .or_else(|| unused_dynamic(name).map(|d| d.kind))
 }
 
 /// The broker a resource name means: "" the cluster default, else an id.
@@ -87,7 +94,39 @@ pub fn resource_broker(name: &str) -> Result<i32, Rejection> {
         })
 }
 
-fn check(name: &str, value: &str) -> Result<(), Rejection> {
+/// Whether `name` may change dynamically on `broker` (or the cluster
+/// default), as Kafka decides it.
+fn check_key(broker: i32, name: &str) -> Result<(), Rejection> {
+    if topic::by_broker_key(name).is_some() || definition(name).is_some() {
+        return Ok(());
+    }
+    let def = unused_dynamic(name).ok_or_else(|| {
+        Rejection::new(
+            ResponseError::InvalidRequest,
+            format!("Cannot update these configs dynamically: {name}"),
+        )
+    })?;
+    if def.mode == UpdateMode::PerBroker && broker == CLUSTER_DEFAULT {
+        return Err(Rejection::new(
+            ResponseError::InvalidRequest,
+            format!(
+                "Cannot update these configs at default cluster level, broker id must be specified: {name}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check(broker: i32, name: &str, value: &str) -> Result<(), Rejection> {
+    check_key(broker, name)?;
+    if let Some(def) = unused_dynamic(name) {
+        return topic::validate_type(def.kind, value).map_err(|reason| {
+            Rejection::new(
+                ResponseError::InvalidConfig,
+                format!("Invalid value {value} for configuration {name}: {reason}"),
+            )
+        });
+    }
     if let Some(def) = topic::by_broker_key(name) {
         return topic::validate_value(def, value).map_err(|reason| {
             Rejection::new(
@@ -133,16 +172,16 @@ pub fn alter_broker_configs(
         match op {
             AlterOp::Set => {
                 let v = value.clone().unwrap_or_default();
-                check(name, &v)?;
+                check(broker, name, &v)?;
                 new.insert(name.clone(), v.trim().to_string());
             }
             AlterOp::Delete => {
-                check(name, default_of(name))?;
+                check_key(broker, name)?;
                 new.remove(name);
             }
             AlterOp::Append | AlterOp::Subtract => {
                 if kind(name) != Some(ConfigType::List) {
-                    check(name, "")?;
+                    check_key(broker, name)?;
                     return Err(Rejection::new(
                         ResponseError::InvalidConfig,
                         format!("Config value append/subtract is not allowed for config {name}"),
@@ -156,7 +195,7 @@ pub fn alter_broker_configs(
                 if current.is_empty() {
                     new.remove(name);
                 } else {
-                    check(name, &current)?;
+                    check(broker, name, &current)?;
                     new.insert(name.clone(), current);
                 }
             }
@@ -181,7 +220,7 @@ pub fn replace_broker_configs(
     let mut new = BTreeMap::new();
     for (name, value) in configs {
         let v = value.clone().unwrap_or_default();
-        check(name, &v)?;
+        check(broker, name, &v)?;
         new.insert(name.clone(), v.trim().to_string());
     }
     Ok(config_records(&ConfigResource::Broker(broker), &old, &new))
@@ -284,6 +323,65 @@ mod tests {
             throttle_rate(&image, 1, "leader.replication.throttled.rate"),
             Some(50)
         );
+    }
+
+    #[test]
+    fn kafka_configs_weir_does_not_use_change_where_kafka_lets_them() {
+        let mut image = MetadataImage::default();
+        let set = |name: &str, v: &str| (name.to_string(), AlterOp::Set, Some(v.to_string()));
+        let refusal = |image: &MetadataImage, resource: &str, op| {
+            let r = alter_broker_configs(image, resource, &[op]).unwrap_err();
+            (r.error, r.message)
+        };
+        // Per broker: only with a broker id.
+        let relogin = set("sasl.kerberos.min.time.before.relogin", "58000");
+        let (e, m) = refusal(&image, "", relogin.clone());
+        assert_eq!(e, ResponseError::InvalidRequest);
+        assert!(m.contains("broker id must be specified"), "{m}");
+        let r = alter_broker_configs(&image, "1", &[relogin]).unwrap();
+        apply(&mut image, &r);
+        assert_eq!(
+            effective(&image, 1, "sasl.kerberos.min.time.before.relogin"),
+            Some("58000")
+        );
+        // Cluster-wide: also as the cluster default.
+        let r = alter_broker_configs(&image, "", &[set("num.network.threads", "5")]).unwrap();
+        apply(&mut image, &r);
+        assert_eq!(effective(&image, 2, "num.network.threads"), Some("5"));
+        // Checked by type, and refused where Kafka needs a restart or weir
+        // reads the key only at start.
+        assert_eq!(
+            refusal(
+                &image,
+                "1",
+                set("sasl.kerberos.min.time.before.relogin", "soon")
+            )
+            .0,
+            ResponseError::InvalidConfig
+        );
+        assert_eq!(
+            refusal(&image, "1", set("background.threads", "x")).0,
+            ResponseError::InvalidConfig
+        );
+        assert_eq!(
+            refusal(&image, "1", set("delete.topic.enable", "false")).0,
+            ResponseError::InvalidRequest
+        );
+        assert_eq!(
+            refusal(&image, "1", set("max.connections", "10")).0,
+            ResponseError::InvalidRequest
+        );
+        // A delete needs no value, not even for a key without a default.
+        let delete = |name: &str| (name.to_string(), AlterOp::Delete, None);
+        let r = alter_broker_configs(
+            &image,
+            "1",
+            &[
+                delete("sasl.kerberos.min.time.before.relogin"),
+                delete("sasl.kerberos.service.name"),
+            ],
+        );
+        assert_eq!(r.map(|r| r.len()), Ok(1));
     }
 
     #[test]
