@@ -22,7 +22,12 @@ const INVALID_CONFIG: i16 = 40;
 
 #[test]
 fn static_broker_configs_say_whether_they_were_set_or_defaulted() {
-    let broker = Broker::start_with(&["--override", "group.max.size=7"]);
+    let broker = Broker::start_with(&[
+        "--override",
+        "group.max.size=7",
+        "--override",
+        "num.io.threads=4",
+    ]);
     let request = DescribeConfigsRequest::default()
         .with_resources(vec![DescribeConfigsResource::default()
             .with_resource_type(BROKER)
@@ -66,6 +71,9 @@ fn static_broker_configs_say_whether_they_were_set_or_defaulted() {
     let threads = find("num.network.threads");
     assert_eq!(threads.value.as_deref(), Some("3"));
     assert!(!threads.read_only, "cluster-wide in Kafka");
+    let io = find("num.io.threads");
+    assert_eq!(io.value.as_deref(), Some("4"));
+    assert_eq!(io.config_source, STATIC_BROKER_CONFIG);
     let secret = find("ssl.keystore.password");
     assert!(secret.is_sensitive);
     assert_eq!(secret.value, None);

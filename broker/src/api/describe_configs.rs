@@ -364,14 +364,19 @@ fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseEr
         KAFKA_BROKER_CONFIGS
             .iter()
             .filter(|def| !listed.contains(def.name))
-            .map(|def| kafka_entry(&image, id, def)),
+            .map(|def| kafka_entry(broker, &image, def)),
     );
     Ok(entries)
 }
 
 /// A Kafka broker config weir has no use for: a dynamic value an admin set,
 /// else Kafka's default.
-fn kafka_entry(image: &crate::metadata::MetadataImage, id: i32, def: &KafkaBrokerConfig) -> Entry {
+fn kafka_entry(
+    broker: &Broker,
+    image: &crate::metadata::MetadataImage,
+    def: &KafkaBrokerConfig,
+) -> Entry {
+    let id = broker.config.node_id;
     let dynamic = |broker: i32| {
         image
             .broker_configs
@@ -392,6 +397,9 @@ fn kafka_entry(image: &crate::metadata::MetadataImage, id: i32, def: &KafkaBroke
                 ConfigSource::DynamicDefaultBroker,
             ));
         }
+    }
+    if let Some(v) = broker.config.static_props.get(def.name) {
+        synonyms.push((def.name.to_string(), v.clone(), ConfigSource::Broker));
     }
     if let Some(d) = def.default {
         synonyms.push((def.name.to_string(), d.to_string(), ConfigSource::Default));

@@ -292,8 +292,9 @@ pub struct BrokerConfig {
     pub cluster: ClusterConfig,
     /// Keys that were given but mean nothing to weir; logged as warnings.
     pub unknown_keys: Vec<String>,
-    /// The static broker configs set in the properties, as given: what
-    /// DescribeConfigs reports as `STATIC_BROKER_CONFIG`.
+    /// The broker configs set in the properties that are Kafka's (or
+    /// weir's static ones), as given: what DescribeConfigs reports as
+    /// `STATIC_BROKER_CONFIG`.
     pub static_props: BTreeMap<String, String>,
 }
 
@@ -514,7 +515,9 @@ impl BrokerConfig {
             unknown_keys,
             static_props: props
                 .iter()
-                .filter(|(k, _)| static_broker::by_name(k).is_some())
+                .filter(|(k, _)| {
+                    static_broker::by_name(k).is_some() || kafka_broker::by_name(k).is_some()
+                })
                 .map(|(k, v)| (k.clone(), v.trim().to_string()))
                 .collect(),
         })

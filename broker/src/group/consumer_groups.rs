@@ -87,10 +87,7 @@ impl GroupCoordinator {
         let image = broker.image();
         let topics = ImageTopics(&image);
         let now = now_ms();
-        let limits = self
-            .config
-            .consumer
-            .for_group(image.group_configs.get(group_id));
+        let limits = self.limits_for(&image, group_id);
         let mut inner = self.lock();
         let mut writes = Vec::new();
         // A classic group becomes a consumer group when a consumer-protocol
@@ -207,6 +204,14 @@ impl GroupCoordinator {
         &self.config.consumer
     }
 
+    /// The limits of `group`: the broker's, with the group's own configs
+    /// (KIP-848 group configs) over them.
+    fn limits_for(&self, image: &MetadataImage, group: &str) -> ConsumerGroupLimits {
+        self.config
+            .consumer
+            .for_group(image.group_configs.get(group))
+    }
+
     /// Whether `group.coordinator.rebalance.protocols` enables KIP-848.
     pub fn consumer_protocol_enabled(&self) -> bool {
         self.config.consumer_protocol
@@ -262,10 +267,7 @@ impl GroupCoordinator {
         let image = broker.image();
         let mut shrunk = Vec::new();
         for group in inner.consumer_groups.values_mut() {
-            let limits = self
-                .config
-                .consumer
-                .for_group(image.group_configs.get(&group.id));
+            let limits = self.limits_for(&image, &group.id);
             let expired = group.expired_members(&limits, now);
             if expired.is_empty() {
                 continue;
@@ -284,7 +286,7 @@ impl GroupCoordinator {
             shrunk.push(group.id.clone());
         }
         for id in shrunk {
-            let limits = self.config.consumer.for_group(image.group_configs.get(&id));
+            let limits = self.limits_for(&image, &id);
             self.maybe_downgrade(broker, inner, &id, &limits, now);
         }
     }
@@ -417,10 +419,7 @@ impl GroupCoordinator {
             request.member_id.clone()
         };
         let image = broker.image();
-        let limits = self
-            .config
-            .consumer
-            .for_group(image.group_configs.get(group_id));
+        let limits = self.limits_for(&image, group_id);
         let now = now_ms();
         let mut next = group.clone();
         let (epoch, protocol) =
@@ -503,10 +502,7 @@ impl GroupCoordinator {
         }
         inner.consumer_groups.insert(group_id.to_string(), next);
         let image = broker.image();
-        let limits = self
-            .config
-            .consumer
-            .for_group(image.group_configs.get(group_id));
+        let limits = self.limits_for(&image, group_id);
         self.maybe_downgrade(broker, inner, group_id, &limits, now_ms());
         Some(results)
     }
