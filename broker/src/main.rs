@@ -16,7 +16,11 @@ fn main() -> ExitCode {
     };
     init_tracing(config.log_format);
     for key in &config.unknown_keys {
-        tracing::warn!(key = %key, "ignoring unknown configuration key");
+        if weir_broker::config::kafka_broker::by_name(key).is_some() {
+            tracing::info!(key = %key, "a Kafka configuration key weir has no use for: reported, not applied");
+        } else {
+            tracing::warn!(key = %key, "ignoring unknown configuration key");
+        }
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
