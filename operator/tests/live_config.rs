@@ -5,9 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::{ApiKey, DescribeConfigsRequest, DescribeConfigsResponse};
-use kafka_protocol::protocol::StrBytes;
 use weir_e2e::Broker;
 use weir_operator::cluster::live_config::LIVE_KEYS;
 
@@ -18,19 +15,13 @@ use weir_operator::cluster::live_config::LIVE_KEYS;
 #[test]
 fn the_live_keys_are_exactly_the_brokers_dynamic_topic_defaults() {
     let broker = Broker::start();
-    let request = DescribeConfigsRequest::default()
-        .with_resources(vec![DescribeConfigsResource::default()
-            .with_resource_type(4)
-            .with_resource_name(StrBytes::from_static_str("0"))
-            .with_configuration_keys(None)])
-        .with_include_documentation(true);
-    let response: DescribeConfigsResponse = broker.raw().call(ApiKey::DescribeConfigs, 4, &request);
+    let described = broker.raw().describe_configs(4, "0", None);
     let operator_managed = [
         "leader.replication.throttled.rate",
         "follower.replication.throttled.rate",
         "cordoned.log.dirs",
     ];
-    let dynamic: BTreeSet<String> = response.results[0]
+    let dynamic: BTreeSet<String> = described
         .configs
         .iter()
         .filter(|c| !c.read_only && !operator_managed.contains(&c.name.as_str()))

@@ -9,10 +9,18 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{
-    ApiKey, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader, TopicName,
+    ApiKey, DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse, ProduceRequest, ProduceResponse, RequestHeader,
+    ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{
@@ -545,6 +553,58 @@ impl RawClient {
                     .with_records(Some(records))])]);
         let mut response: ProduceResponse = self.call(ApiKey::Produce, 9, &request);
         response.responses.remove(0).partition_responses.remove(0)
+    }
+
+    /// IncrementalAlterConfigs (v1) on one resource, each op a config name,
+    /// Kafka's operation code (0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT) and
+    /// value; the resource's answer.
+    pub fn alter_configs(
+        &mut self,
+        resource_type: i8,
+        resource: &str,
+        ops: &[(&str, i8, Option<&str>)],
+    ) -> AlterConfigsResourceResponse {
+        let configs = ops
+            .iter()
+            .map(|(name, op, value)| {
+                AlterableConfig::default()
+                    .with_name(StrBytes::from_string(name.to_string()))
+                    .with_config_operation(*op)
+                    .with_value(value.map(|v| StrBytes::from_string(v.to_string())))
+            })
+            .collect();
+        let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(resource_type)
+                .with_resource_name(StrBytes::from_string(resource.to_string()))
+                .with_configs(configs),
+        ]);
+        let mut response: IncrementalAlterConfigsResponse =
+            self.call(ApiKey::IncrementalAlterConfigs, 1, &request);
+        response.responses.remove(0)
+    }
+
+    /// DescribeConfigs (v4) of one resource, every key or only `keys`, with
+    /// synonyms and documentation.
+    pub fn describe_configs(
+        &mut self,
+        resource_type: i8,
+        resource: &str,
+        keys: Option<&[&str]>,
+    ) -> DescribeConfigsResult {
+        let request = DescribeConfigsRequest::default()
+            .with_resources(vec![DescribeConfigsResource::default()
+                .with_resource_type(resource_type)
+                .with_resource_name(StrBytes::from_string(resource.to_string()))
+                .with_configuration_keys(keys.map(|keys| {
+                    keys.iter()
+                        .map(|k| StrBytes::from_string(k.to_string()))
+                        .collect()
+                }))])
+            .with_include_synonyms(true)
+            .with_include_documentation(true);
+        let mut response: DescribeConfigsResponse = self.call(ApiKey::DescribeConfigs, 4, &request);
+        response.results.remove(0)
     }
 
     /// Connects with short timeouts so a misbehaving broker fails the test

@@ -3,12 +3,9 @@
 
 use std::time::Duration;
 
-use kafka_protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig,
-};
 use kafka_protocol::messages::{
     AlterConfigsRequest, AlterConfigsResponse, ApiKey, DescribeClusterRequest,
-    DescribeClusterResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    DescribeClusterResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{
@@ -121,24 +118,15 @@ async fn topics_are_created_described_altered_grown_and_deleted() {
         Some("604800000")
     );
 
-    let mut raw = broker.raw();
-    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-        AlterConfigsResource::default()
-            .with_resource_type(2)
-            .with_resource_name(StrBytes::from_static_str("orders"))
-            .with_configs(vec![
-                AlterableConfig::default()
-                    .with_name(StrBytes::from_static_str("cleanup.policy"))
-                    .with_config_operation(2)
-                    .with_value(Some(StrBytes::from_static_str("compact"))),
-                AlterableConfig::default()
-                    .with_name(StrBytes::from_static_str("segment.ms"))
-                    .with_config_operation(1),
-            ]),
-    ]);
-    let response: IncrementalAlterConfigsResponse =
-        raw.call(ApiKey::IncrementalAlterConfigs, 1, &request);
-    assert_eq!(response.responses[0].error_code, 0, "{response:?}");
+    let response = broker.raw().alter_configs(
+        2,
+        "orders",
+        &[
+            ("cleanup.policy", 2, Some("compact")),
+            ("segment.ms", 1, None),
+        ],
+    );
+    assert_eq!(response.error_code, 0, "{response:?}");
     assert_eq!(
         config_value(&broker, "orders", "cleanup.policy")
             .await

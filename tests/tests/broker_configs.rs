@@ -3,15 +3,6 @@
 //! and documentation, as Kafka reports them, and every other Kafka 4 broker
 //! config; the ones Kafka changes at runtime change here too.
 
-use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig,
-};
-use kafka_protocol::messages::{
-    ApiKey, DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse,
-};
-use kafka_protocol::protocol::StrBytes;
 use weir_e2e::Broker;
 
 const BROKER: i8 = 4;
@@ -28,15 +19,7 @@ fn static_broker_configs_say_whether_they_were_set_or_defaulted() {
         "--override",
         "num.io.threads=4",
     ]);
-    let request = DescribeConfigsRequest::default()
-        .with_resources(vec![DescribeConfigsResource::default()
-            .with_resource_type(BROKER)
-            .with_resource_name(StrBytes::from_static_str("0"))
-            .with_configuration_keys(None)])
-        .with_include_synonyms(true)
-        .with_include_documentation(true);
-    let response: DescribeConfigsResponse = broker.raw().call(ApiKey::DescribeConfigs, 4, &request);
-    let result = &response.results[0];
+    let result = broker.raw().describe_configs(BROKER, "0", None);
     assert_eq!(result.error_code, 0, "{result:?}");
     let find = |name: &str| {
         result
@@ -123,25 +106,11 @@ fn kafka_dynamic_configs_change_per_broker_as_in_kafka() {
     // rdkafka drops per-resource errors of AlterConfigs: refusals are read
     // off the wire.
     let mut raw = broker.raw();
-    let mut refusal = |resource: &'static str, name: &'static str, value: &'static str| {
-        let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-            AlterConfigsResource::default()
-                .with_resource_type(BROKER)
-                .with_resource_name(StrBytes::from_static_str(resource))
-                .with_configs(vec![AlterableConfig::default()
-                    .with_name(StrBytes::from_static_str(name))
-                    .with_config_operation(0)
-                    .with_value(Some(StrBytes::from_static_str(value)))]),
-        ]);
-        let response: IncrementalAlterConfigsResponse =
-            raw.call(ApiKey::IncrementalAlterConfigs, 1, &request);
-        let r = &response.responses[0];
+    let mut refusal = |resource: &str, name: &str, value: &str| {
+        let r = raw.alter_configs(BROKER, resource, &[(name, 0, Some(value))]);
         (
             r.error_code,
-            r.error_message
-                .as_ref()
-                .map(|m| m.to_string())
-                .unwrap_or_default(),
+            r.error_message.map(|m| m.to_string()).unwrap_or_default(),
         )
     };
     let (code, message) = refusal("", "sasl.kerberos.min.time.before.relogin", "58000");

@@ -656,38 +656,16 @@ fn alter_group_config(
     op: i8,
     value: Option<&str>,
 ) -> i16 {
-    use kafka_protocol::messages::incremental_alter_configs_request::{
-        AlterConfigsResource, AlterableConfig,
-    };
-    use kafka_protocol::messages::{
-        IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
-    };
-    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-        AlterConfigsResource::default()
-            .with_resource_type(32)
-            .with_resource_name(StrBytes::from_string(group.to_string()))
-            .with_configs(vec![AlterableConfig::default()
-                .with_name(StrBytes::from_string(name.to_string()))
-                .with_config_operation(op)
-                .with_value(value.map(|v| StrBytes::from_string(v.to_string())))]),
-    ]);
-    let response: IncrementalAlterConfigsResponse =
-        broker
-            .raw()
-            .call(ApiKey::IncrementalAlterConfigs, 1, &request);
-    response.responses[0].error_code
+    broker
+        .raw()
+        .alter_configs(32, group, &[(name, op, value)])
+        .error_code
 }
 
 fn group_configs(broker: &Broker, group: &str) -> BTreeMap<String, (String, i8)> {
-    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-    use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
-    let request =
-        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
-            .with_resource_type(32)
-            .with_resource_name(StrBytes::from_string(group.to_string()))
-            .with_configuration_keys(None)]);
-    let response: DescribeConfigsResponse = broker.raw().call(ApiKey::DescribeConfigs, 4, &request);
-    response.results[0]
+    broker
+        .raw()
+        .describe_configs(32, group, None)
         .configs
         .iter()
         .map(|c| {

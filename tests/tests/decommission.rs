@@ -6,16 +6,10 @@
 use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
-use kafka_protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig,
-};
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest,
-    DescribeLogDirsResponse, DescribeQuorumRequest, DescribeQuorumResponse,
-    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, TopicName,
-    UnregisterBrokerRequest, UnregisterBrokerResponse,
+    ApiKey, BrokerId, DescribeLogDirsRequest, DescribeLogDirsResponse, DescribeQuorumRequest,
+    DescribeQuorumResponse, TopicName, UnregisterBrokerRequest, UnregisterBrokerResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
@@ -38,26 +32,11 @@ fn set_configs(
     name: &str,
     configs: &[(&str, &str)],
 ) -> i16 {
-    let mut client = RawClient::connect(&cluster.brokers[via].bootstrap());
-    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-        AlterConfigsResource::default()
-            .with_resource_type(kind)
-            .with_resource_name(StrBytes::from_string(name.to_string()))
-            .with_configs(
-                configs
-                    .iter()
-                    .map(|(k, v)| {
-                        AlterableConfig::default()
-                            .with_name(StrBytes::from_string(k.to_string()))
-                            .with_config_operation(0)
-                            .with_value(Some(StrBytes::from_string(v.to_string())))
-                    })
-                    .collect(),
-            ),
-    ]);
-    let response: IncrementalAlterConfigsResponse =
-        client.call(ApiKey::IncrementalAlterConfigs, 1, &request);
-    response.responses[0].error_code
+    let ops: Vec<(&str, i8, Option<&str>)> =
+        configs.iter().map(|(k, v)| (*k, 0, Some(*v))).collect();
+    RawClient::connect(&cluster.brokers[via].bootstrap())
+        .alter_configs(kind, name, &ops)
+        .error_code
 }
 
 fn wait_replicas(cluster: &Cluster, topic: &str, replicas: &[i32], within: Duration) {
@@ -154,20 +133,13 @@ fn broker_configs_change_live_and_static_ones_are_refused() {
     );
     // Broker 2 reports it as a dynamic broker config.
     let mut client = RawClient::connect(&cluster.brokers[2].bootstrap());
-    let request =
-        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
-            .with_resource_type(BROKER)
-            .with_resource_name(StrBytes::from_static_str("2"))
-            .with_configuration_keys(Some(vec![StrBytes::from_static_str(
-                "leader.replication.throttled.rate",
-            )]))]);
     cluster.wait_until(
         "broker 2 sees its new config",
         Duration::from_secs(10),
         |_| {
-            let response: DescribeConfigsResponse =
-                client.call(ApiKey::DescribeConfigs, 4, &request);
-            response.results[0].configs.iter().any(|c| {
+            let described =
+                client.describe_configs(BROKER, "2", Some(&["leader.replication.throttled.rate"]));
+            described.configs.iter().any(|c| {
                 c.value.as_ref().is_some_and(|v| v.as_str() == "5000") && c.config_source == 2
             })
         },

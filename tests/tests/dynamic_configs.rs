@@ -4,15 +4,6 @@
 
 use std::time::Duration;
 
-use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig,
-};
-use kafka_protocol::messages::{
-    ApiKey, DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse,
-};
-use kafka_protocol::protocol::StrBytes;
 use rdkafka::producer::FutureRecord;
 use rdkafka::types::RDKafkaErrorCode;
 use weir_e2e::cluster::{block_on, create_topic, Cluster};
@@ -26,25 +17,8 @@ const DYNAMIC_DEFAULT_BROKER_CONFIG: i8 = 3;
 
 /// IncrementalAlterConfigs on the cluster default; the resource's error code.
 fn alter_cluster_default(cluster: &Cluster, via: usize, ops: &[(&str, i8, Option<&str>)]) -> i16 {
-    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-        AlterConfigsResource::default()
-            .with_resource_type(BROKER)
-            .with_resource_name(StrBytes::from_static_str(""))
-            .with_configs(
-                ops.iter()
-                    .map(|(name, op, value)| {
-                        AlterableConfig::default()
-                            .with_name(StrBytes::from_string(name.to_string()))
-                            .with_config_operation(*op)
-                            .with_value(value.map(|v| StrBytes::from_string(v.to_string())))
-                    })
-                    .collect(),
-            ),
-    ]);
-    let mut client = RawClient::connect(&cluster.brokers[via].bootstrap());
-    let response: IncrementalAlterConfigsResponse =
-        client.call(ApiKey::IncrementalAlterConfigs, 1, &request);
-    let result = &response.responses[0];
+    let result =
+        RawClient::connect(&cluster.brokers[via].bootstrap()).alter_configs(BROKER, "", ops);
     if result.error_code != 0 {
         eprintln!("refused: {:?}", result.error_message);
     }
@@ -53,14 +27,8 @@ fn alter_cluster_default(cluster: &Cluster, via: usize, ops: &[(&str, i8, Option
 
 /// DescribeConfigs of one resource on broker `on`: (name, value, source).
 fn describe(cluster: &Cluster, on: usize, kind: i8, name: &str) -> Vec<(String, String, i8)> {
-    let request =
-        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
-            .with_resource_type(kind)
-            .with_resource_name(StrBytes::from_string(name.to_string()))
-            .with_configuration_keys(None)]);
-    let mut client = RawClient::connect(&cluster.brokers[on].bootstrap());
-    let response: DescribeConfigsResponse = client.call(ApiKey::DescribeConfigs, 4, &request);
-    let result = &response.results[0];
+    let result =
+        RawClient::connect(&cluster.brokers[on].bootstrap()).describe_configs(kind, name, None);
     assert_eq!(result.error_code, 0, "{result:?}");
     result
         .configs
