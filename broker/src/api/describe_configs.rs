@@ -312,22 +312,7 @@ fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseEr
     }
     let image = broker.image();
     for def in DYNAMIC_BROKER_CONFIGS {
-        let own = image.broker_configs.get(&id).and_then(|m| m.get(def.name));
-        let default = image
-            .broker_configs
-            .get(&CLUSTER_DEFAULT)
-            .and_then(|m| m.get(def.name));
-        let mut synonyms = Vec::new();
-        if let Some(v) = own {
-            synonyms.push((def.name.to_string(), v.clone(), ConfigSource::DynamicBroker));
-        }
-        if let Some(v) = default {
-            synonyms.push((
-                def.name.to_string(),
-                v.clone(),
-                ConfigSource::DynamicDefaultBroker,
-            ));
-        }
+        let mut synonyms = dynamic_synonyms(&image, id, def.name, UpdateMode::ClusterWide);
         synonyms.push((
             def.name.to_string(),
             def.default.to_string(),
@@ -369,35 +354,45 @@ fn broker_entries(broker: &Broker, name: &str) -> Result<Vec<Entry>, (ResponseEr
     Ok(entries)
 }
 
+/// The dynamic values of `name` in force on broker `id`, as synonyms in
+/// Kafka's order: its own, then the cluster default's, as far as `mode`
+/// lets the key be set there.
+fn dynamic_synonyms(
+    image: &crate::metadata::MetadataImage,
+    id: i32,
+    name: &str,
+    mode: UpdateMode,
+) -> Vec<(String, String, ConfigSource)> {
+    let layers = [
+        (
+            id,
+            ConfigSource::DynamicBroker,
+            mode != UpdateMode::ReadOnly,
+        ),
+        (
+            CLUSTER_DEFAULT,
+            ConfigSource::DynamicDefaultBroker,
+            mode == UpdateMode::ClusterWide,
+        ),
+    ];
+    layers
+        .into_iter()
+        .filter(|(_, _, settable)| *settable)
+        .filter_map(|(broker, source, _)| {
+            let value = image.broker_configs.get(&broker)?.get(name)?;
+            Some((name.to_string(), value.clone(), source))
+        })
+        .collect()
+}
+
 /// A Kafka broker config weir has no use for: a dynamic value an admin set,
-/// else Kafka's default.
+/// else the properties file's, else Kafka's default.
 fn kafka_entry(
     broker: &Broker,
     image: &crate::metadata::MetadataImage,
     def: &KafkaBrokerConfig,
 ) -> Entry {
-    let id = broker.config.node_id;
-    let dynamic = |broker: i32| {
-        image
-            .broker_configs
-            .get(&broker)
-            .and_then(|m| m.get(def.name))
-    };
-    let mut synonyms = Vec::new();
-    if def.mode != UpdateMode::ReadOnly {
-        if let Some(v) = dynamic(id) {
-            synonyms.push((def.name.to_string(), v.clone(), ConfigSource::DynamicBroker));
-        }
-    }
-    if def.mode == UpdateMode::ClusterWide {
-        if let Some(v) = dynamic(CLUSTER_DEFAULT) {
-            synonyms.push((
-                def.name.to_string(),
-                v.clone(),
-                ConfigSource::DynamicDefaultBroker,
-            ));
-        }
-    }
+    let mut synonyms = dynamic_synonyms(image, broker.config.node_id, def.name, def.mode);
     if let Some(v) = broker.config.static_props.get(def.name) {
         synonyms.push((def.name.to_string(), v.clone(), ConfigSource::Broker));
     }
