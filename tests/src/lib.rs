@@ -98,6 +98,7 @@ pub struct Broker {
     pub netns: Option<String>,
     args: Vec<String>,
     starts: usize,
+    fd_limit: Option<u64>,
 }
 
 impl Broker {
@@ -127,6 +128,7 @@ impl Broker {
             netns: None,
             args: args.iter().map(|s| s.to_string()).collect(),
             starts: 0,
+            fd_limit: None,
         }
     }
 
@@ -141,6 +143,13 @@ impl Broker {
             Some(i) if i + 1 < self.args.len() => self.args[i + 1] = value.to_string(),
             _ => self.args.extend([flag.to_string(), value.to_string()]),
         }
+    }
+
+    /// Starts the broker, from its next start on, under a soft and hard
+    /// `RLIMIT_NOFILE` of `n` (through util-linux's `prlimit`, which execs
+    /// the broker, so the child is still the broker itself).
+    pub fn limit_descriptors(&mut self, n: u64) {
+        self.fd_limit = Some(n);
     }
 
     /// The process id, while running.
@@ -170,7 +179,16 @@ impl Broker {
                 c.args(["netns", "exec", ns]).arg(broker_binary());
                 c
             }
-            None => Command::new(broker_binary()),
+            None => match self.fd_limit {
+                Some(n) => {
+                    let mut c = Command::new("prlimit");
+                    c.arg(format!("--nofile={n}:{n}"))
+                        .arg("--")
+                        .arg(broker_binary());
+                    c
+                }
+                None => Command::new(broker_binary()),
+            },
         };
         let child = command
             .arg("--listeners")
@@ -314,6 +332,25 @@ impl Broker {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .expect("VmHWM in /proc status")
+    }
+
+    /// The broker's resident memory now in KiB (`VmRSS`).
+    pub fn resident_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("broker running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc status")
+    }
+
+    /// How many descriptors the broker has open.
+    pub fn open_descriptors(&self) -> usize {
+        let pid = self.child.as_ref().expect("broker running").id();
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 
     /// Kills the process with SIGKILL, as a crash would.

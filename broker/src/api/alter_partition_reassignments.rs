@@ -13,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
+use crate::controller::limits;
 use crate::controller::reassignment::Move;
 use crate::controller::request::{ControllerReply, ControllerRequest};
 
@@ -22,6 +23,13 @@ pub async fn handle(
     request: AlterPartitionReassignmentsRequest,
     version: i16,
 ) -> AlterPartitionReassignmentsResponse {
+    // KIP-860: v1 clients may forbid a new replication factor.
+    let allow_rf_change = version < 1 || request.allow_replication_factor_change;
+    let asked: usize = request.topics.iter().map(|t| t.partitions.len()).sum();
+    if asked > limits::MAX_RECORDS_PER_USER_OP {
+        let e = limits::excessively_large();
+        return top_level_error(broker, e.error, e.message, allow_rf_change);
+    }
     let moves: Vec<Move> = request
         .topics
         .iter()
@@ -33,8 +41,6 @@ pub async fn handle(
             })
         })
         .collect();
-    // KIP-860: v1 clients may forbid a new replication factor.
-    let allow_rf_change = version < 1 || request.allow_replication_factor_change;
     let count = moves.len();
     let outcomes = match broker
         .control(ControllerRequest::ReassignPartitions {

@@ -6,6 +6,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
+use crate::controller::limits;
 use crate::controller::request::ControllerRequest;
 
 /// Handles a CreatePartitions request.
@@ -14,8 +15,32 @@ pub async fn handle(
     request: CreatePartitionsRequest,
     _version: i16,
 ) -> CreatePartitionsResponse {
+    let image = broker.image();
+    let added: i64 = request
+        .topics
+        .iter()
+        .map(|t| {
+            let current = image
+                .topic(t.name.0.as_str())
+                .map_or(0, |t| t.partitions.len());
+            i64::from(t.count) - i64::try_from(current).unwrap_or(i64::MAX)
+        })
+        .filter(|n| *n > 0)
+        .fold(0, i64::saturating_add);
+    // Kafka counts the records of every topic in the request together.
+    let too_many = (added > limits::MAX_PARTITIONS_PER_BATCH).then(limits::excessively_large);
     let mut results = Vec::with_capacity(request.topics.len());
     for t in &request.topics {
+        if let Some(e) = &too_many {
+            count_error(broker, ApiKey::CreatePartitions, e.error);
+            results.push(
+                CreatePartitionsTopicResult::default()
+                    .with_name(t.name.clone())
+                    .with_error_code(e.error.code())
+                    .with_error_message(Some(StrBytes::from_string(e.message.clone()))),
+            );
+            continue;
+        }
         {
             let assignments: Option<Vec<Vec<i32>>> = t.assignments.as_ref().map(|a| {
                 a.iter()

@@ -13,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use crate::broker::Broker;
 use crate::config::effective::EffectiveTopicConfig;
+use crate::controller::limits;
 use crate::controller::request::{ControllerReply, ControllerRequest};
 use crate::controller::topics::NewTopic;
 use crate::controller::Rejection;
@@ -31,11 +32,18 @@ pub async fn handle(
         .map(|t| t.name.0.to_string())
         .filter(|n| !seen.insert(n.clone()))
         .collect();
+    let too_many = limits::check_new_partitions(requested_partitions(
+        &request.topics,
+        broker.topic_defaults().num_partitions,
+    ))
+    .err();
     let mut topics = Vec::with_capacity(request.topics.len());
     for t in &request.topics {
         {
             let name = t.name.0.to_string();
-            let outcome = if duplicates.contains(&name) {
+            let outcome = if let Some(r) = &too_many {
+                Err(r.clone())
+            } else if duplicates.contains(&name) {
                 Err(Rejection::new(
                     ResponseError::InvalidRequest,
                     format!(
@@ -49,6 +57,23 @@ pub async fn handle(
         }
     }
     CreateTopicsResponse::default().with_topics(topics)
+}
+
+/// The most partitions the request can create, as Kafka counts them before
+/// deciding anything (`validateTotalNumberOfPartitions`).
+fn requested_partitions(topics: &[CreatableTopic], default_partitions: i32) -> i64 {
+    topics
+        .iter()
+        .map(|t| {
+            if !t.assignments.is_empty() {
+                i64::try_from(t.assignments.len()).unwrap_or(i64::MAX)
+            } else if t.num_partitions == -1 {
+                i64::from(default_partitions)
+            } else {
+                i64::from(t.num_partitions.max(0))
+            }
+        })
+        .fold(0, i64::saturating_add)
 }
 
 async fn create_one(

@@ -10,6 +10,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use crate::broker::Broker;
 use crate::controller::elections::{ElectionTarget, ElectionType};
+use crate::controller::limits;
 use crate::controller::request::{ControllerReply, ControllerRequest};
 
 /// Handles an ElectLeaders request.
@@ -30,6 +31,16 @@ pub async fn handle(
             )
         }
     };
+    let asked: usize = request
+        .topic_partitions
+        .iter()
+        .flatten()
+        .map(|t| t.partitions.len())
+        .sum();
+    if asked > limits::MAX_RECORDS_PER_USER_OP {
+        let e = limits::excessively_large();
+        return failed(broker, e.error, e.message, version);
+    }
     let targets = request.topic_partitions.as_ref().map(|topics| {
         topics
             .iter()

@@ -52,6 +52,12 @@ pub const DYNAMIC_BROKER_CONFIGS: &[DynamicBrokerConfig] = &[
         kind: ConfigType::List,
         doc: "Log directories that take no new replicas (KIP-1066); any value cordons weir's one directory.",
     },
+    DynamicBrokerConfig {
+        name: super::limits::MAX_PARTITIONS_PER_BROKER_KEY,
+        default: "4000",
+        kind: ConfigType::Int,
+        doc: "The most partition replicas a broker may hold (weir's own key): CreateTopics, CreatePartitions and reassignments that would place more on a broker are refused with POLICY_VIOLATION.",
+    },
 ];
 
 fn definition(name: &str) -> Option<&'static DynamicBrokerConfig> {
@@ -143,6 +149,7 @@ fn check(broker: i32, name: &str, value: &str) -> Result<(), Rejection> {
     })?;
     let ok = match def.kind {
         ConfigType::Long => value.trim().parse::<i64>().is_ok_and(|v| v >= 0),
+        ConfigType::Int => value.trim().parse::<i32>().is_ok_and(|v| v >= 1),
         _ => true,
     };
     if ok {

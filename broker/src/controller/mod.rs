@@ -11,6 +11,7 @@ pub mod brokers;
 pub mod configs;
 pub mod elections;
 pub mod group_configs;
+pub mod limits;
 pub mod partitions;
 pub mod producer_ids;
 pub mod reassignment;

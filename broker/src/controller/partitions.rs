@@ -34,6 +34,9 @@ pub fn create_partitions(
             format!("Topic already has {current} partitions."),
         ));
     }
+    if i64::from(count) - i64::from(current) > super::limits::MAX_PARTITIONS_PER_BATCH {
+        return Err(super::limits::excessively_large());
+    }
     let rf = t.partitions.values().next().map_or(1, |p| p.replicas.len());
     let brokers: Vec<i32> = placeable_brokers(image);
     let bad = |m: String| Err(Rejection::new(ResponseError::InvalidReplicaAssignment, m));

@@ -14,6 +14,7 @@ use super::brokers::{self, HeartbeatReply};
 use super::configs::{alter_topic_configs, replace_topic_configs, AlterOp};
 use super::elections::{elect_all, rebalance_leaders, ElectionTarget, ElectionType};
 use super::group_configs::{alter_group_configs, GroupConfigBounds};
+use super::limits::{check_user_op, excessively_large, MAX_RECORDS_PER_USER_OP};
 use super::partitions::create_partitions;
 use super::producer_ids::allocate_block;
 use super::reassignment::{reassign_all, Move};
@@ -236,17 +237,17 @@ impl ControllerReply {
 pub type ForwardReply = Result<(ControllerReply, u64), Rejection>;
 
 /// Decides `request` against `image`; `fresh_id` names a topic created now.
+/// A user operation is refused, as Kafka refuses it, when what it decided
+/// is more than one operation may write or more than a broker may hold
+/// (`limits`), whether or not it is only validated.
 pub fn decide(
     image: &MetadataImage,
     request: &ControllerRequest,
     fresh_id: Uuid,
 ) -> Result<(Vec<MetadataRecord>, ControllerReply), Rejection> {
     let unless = |validate_only: bool, records: Vec<MetadataRecord>| {
-        if validate_only {
-            Vec::new()
-        } else {
-            records
-        }
+        check_user_op(image, &records)?;
+        Ok::<_, Rejection>(if validate_only { Vec::new() } else { records })
     };
     match request {
         ControllerRequest::CreateTopic {
@@ -260,7 +261,7 @@ pub fn decide(
             }
             let records = create_topic(image, topic, *defaults, fresh_id)?;
             Ok((
-                unless(*validate_only, records.clone()),
+                unless(*validate_only, records.clone())?,
                 ControllerReply::Created(records),
             ))
         }
@@ -275,7 +276,7 @@ pub fn decide(
             validate_only,
         } => {
             let records = create_partitions(image, topic, *count, assignments.as_deref())?;
-            Ok((unless(*validate_only, records), ControllerReply::Done))
+            Ok((unless(*validate_only, records)?, ControllerReply::Done))
         }
         ControllerRequest::ReplaceTopicConfigs {
             topic,
@@ -283,7 +284,7 @@ pub fn decide(
             validate_only,
         } => {
             let records = replace_topic_configs(image, topic, configs)?;
-            Ok((unless(*validate_only, records), ControllerReply::Done))
+            Ok((unless(*validate_only, records)?, ControllerReply::Done))
         }
         ControllerRequest::AlterTopicConfigs {
             topic,
@@ -291,7 +292,7 @@ pub fn decide(
             validate_only,
         } => {
             let records = alter_topic_configs(image, topic, ops)?;
-            Ok((unless(*validate_only, records), ControllerReply::Done))
+            Ok((unless(*validate_only, records)?, ControllerReply::Done))
         }
         ControllerRequest::AlterBrokerConfigs {
             resource,
@@ -299,7 +300,7 @@ pub fn decide(
             validate_only,
         } => {
             let records = alter_broker_configs(image, resource, ops)?;
-            Ok((unless(*validate_only, records), ControllerReply::Done))
+            Ok((unless(*validate_only, records)?, ControllerReply::Done))
         }
         ControllerRequest::AlterGroupConfigs {
             group,
@@ -308,7 +309,7 @@ pub fn decide(
             validate_only,
         } => {
             let records = alter_group_configs(image, group, ops, bounds)?;
-            Ok((unless(*validate_only, records), ControllerReply::Done))
+            Ok((unless(*validate_only, records)?, ControllerReply::Done))
         }
         ControllerRequest::ReplaceBrokerConfigs {
             resource,
@@ -316,7 +317,7 @@ pub fn decide(
             validate_only,
         } => {
             let records = replace_broker_configs(image, resource, configs)?;
-            Ok((unless(*validate_only, records), ControllerReply::Done))
+            Ok((unless(*validate_only, records)?, ControllerReply::Done))
         }
         ControllerRequest::UnregisterBroker { broker_id } => Ok((
             brokers::unregister(image, *broker_id)?,
@@ -354,11 +355,22 @@ pub fn decide(
             moves,
             allow_rf_change,
         } => {
+            if moves.len() > MAX_RECORDS_PER_USER_OP {
+                return Err(excessively_large());
+            }
             let (records, outcomes) = reassign_all(image, moves, *allow_rf_change);
+            check_user_op(image, &records)?;
             Ok((records, ControllerReply::Reassigned(outcomes)))
         }
         ControllerRequest::ElectLeaders { kind, targets } => {
+            if targets
+                .as_ref()
+                .is_some_and(|t| t.len() > MAX_RECORDS_PER_USER_OP)
+            {
+                return Err(excessively_large());
+            }
             let (records, outcomes) = elect_all(image, *kind, targets.as_deref());
+            check_user_op(image, &records)?;
             Ok((records, ControllerReply::Elected(outcomes)))
         }
         ControllerRequest::BalanceLeaders { imbalance_percent } => Ok((

@@ -104,6 +104,7 @@ pub fn create_topic(
             }
             n => n,
         };
+        super::limits::check_new_partitions(i64::from(partitions))?;
         let rf = match topic.replication_factor {
             -1 => defaults.replication_factor,
             n if n <= 0 => {
@@ -133,6 +134,9 @@ pub fn create_topic(
                 "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.",
             ));
         }
+        super::limits::check_new_partitions(
+            i64::try_from(topic.assignments.len()).unwrap_or(i64::MAX),
+        )?;
         validate_assignments(&topic.assignments, &brokers)?;
         topic.assignments.clone()
     };

@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod connection;
+pub mod descriptors;
 pub mod dispatch;
 pub mod frame;
 pub mod internal;
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use self::admission::Admission;
+use self::descriptors::{DescriptorBudget, Spare};
 use crate::broker::{Broker, StartError};
 use crate::config::BrokerConfig;
 
@@ -26,6 +28,26 @@ pub async fn run(
     config: BrokerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let budget = match descriptors::raise_limit() {
+        Ok(limit) => {
+            let budget = DescriptorBudget::new(limit.soft);
+            tracing::info!(
+                soft_before = limit.soft_before,
+                soft = limit.soft,
+                hard = limit.hard,
+                client_ceiling = budget.ceiling,
+                "file descriptor limit"
+            );
+            budget
+        }
+        Err(e) => {
+            let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+                .current
+                .unwrap_or(u64::MAX);
+            tracing::warn!(error = %e, soft, "cannot raise the file descriptor limit");
+            DescriptorBudget::new(soft)
+        }
+    };
     let internal = internal::bind(&config.cluster).await?;
     let broker = Broker::open(config).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -104,6 +126,7 @@ pub async fn run(
         tasks.spawn(accept_loop(
             broker.clone(),
             admission.clone(),
+            budget,
             listener,
             stop_rx.clone(),
         ));
@@ -168,10 +191,13 @@ async fn follow_metadata(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
 async fn accept_loop(
     broker: Arc<Broker>,
     admission: Arc<Admission>,
+    budget: DescriptorBudget,
     listener: TcpListener,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
+    let mut spare = Spare::new();
+    let mut short = Shortage::default();
     loop {
         // max.connections: wait for a free slot before accepting, so
         // further clients wait in the listen backlog.
@@ -183,6 +209,11 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    if !budget.admits(std::os::fd::AsRawFd::as_raw_fd(&socket)) {
+                        short.refused(&peer.to_string());
+                        continue;
+                    }
+                    short.recovered();
                     let Some(ip_slot) = admission.admit_ip(peer.ip()) else {
                         tracing::warn!(%peer, "closing connection: max.connections.per.ip reached");
                         continue;
@@ -193,6 +224,17 @@ async fn accept_loop(
                         connection::serve(broker, admission, socket, peer).await;
                         drop((slot, ip_slot));
                     });
+                }
+                Err(e) if descriptors::is_exhausted(&e) => {
+                    // Refuse the waiting client on the spare descriptor
+                    // rather than leave it, and the accept loop, stuck.
+                    spare.release();
+                    if let Ok((socket, peer)) = listener.accept().await {
+                        drop(socket);
+                        short.refused(&peer.to_string());
+                    }
+                    spare.restore();
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -206,6 +248,35 @@ async fn accept_loop(
     // In-flight requests finish their current append; idle connections go.
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// Logs a descriptor shortage once when it starts and once when it ends,
+/// with the number of connections refused, instead of once per client.
+#[derive(Debug, Default)]
+struct Shortage {
+    refused: u64,
+}
+
+impl Shortage {
+    fn refused(&mut self, peer: &str) {
+        if self.refused == 0 {
+            tracing::warn!(
+                %peer,
+                "out of file descriptors for clients: refusing new connections"
+            );
+        }
+        self.refused += 1;
+    }
+
+    fn recovered(&mut self) {
+        if self.refused > 0 {
+            tracing::info!(
+                refused = self.refused,
+                "file descriptors free again: accepting connections"
+            );
+            self.refused = 0;
+        }
+    }
 }
 
 async fn retention_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
