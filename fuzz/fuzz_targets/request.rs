@@ -2,6 +2,11 @@
 //! and handlers of a real broker (on a temporary data directory): nothing
 //! may panic or abort, whatever the bytes.
 //!
+//! Its seed corpus (`fuzz/seeds/request`, made by `make_request_seeds.py`)
+//! starts every run on admin requests claiming huge counts, and after every
+//! input the target checks that no request created more partitions than
+//! Kafka's per-operation cap.
+//!
 //! Input: one byte picks the API, one the version within its supported
 //! range, the rest is the request header and body after them, so every API
 //! and version is reached without the fuzzer having to guess keys first.
@@ -17,6 +22,7 @@ use libfuzzer_sys::fuzz_target;
 use weir_broker::api::SUPPORTED;
 use weir_broker::broker::Broker;
 use weir_broker::config::BrokerConfig;
+use weir_broker::controller::limits;
 use weir_broker::server::dispatch;
 
 struct Fixture {
@@ -68,6 +74,7 @@ fuzz_target!(|data: &[u8]| {
     frame.put_slice(rest);
     let f = fixture();
     let peer = "127.0.0.1:40000".parse().expect("address");
+    let partitions_before = partition_count(&f.broker);
     let mut out = BytesMut::new();
     // Long polls and parked group requests are cut short: waiting is not a
     // failure, only a panic or an abort is.
@@ -78,4 +85,14 @@ fuzz_target!(|data: &[u8]| {
         )
         .await
     });
+    // No one request may create more than Kafka's per-operation cap.
+    let created = partition_count(&f.broker).saturating_sub(partitions_before);
+    assert!(
+        created as i64 <= limits::MAX_PARTITIONS_PER_BATCH,
+        "one request created {created} partitions"
+    );
 });
+
+fn partition_count(broker: &Broker) -> usize {
+    broker.image().topics.values().map(|t| t.partitions.len()).sum()
+}
