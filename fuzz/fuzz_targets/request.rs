@@ -94,5 +94,10 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn partition_count(broker: &Broker) -> usize {
-    broker.image().topics.values().map(|t| t.partitions.len()).sum()
+    broker
+        .image()
+        .topics
+        .values()
+        .map(|t| t.partitions.len())
+        .sum()
 }
