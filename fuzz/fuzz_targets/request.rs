@@ -65,7 +65,8 @@ fuzz_target!(|data: &[u8]| {
     let [api, version, rest @ ..] = data else {
         return;
     };
-    let (key, min, max) = SUPPORTED[usize::from(*api) % SUPPORTED.len()];
+    let served = SUPPORTED[usize::from(*api) % SUPPORTED.len()];
+    let (key, min, max) = (served.key, served.min, served.max);
     let span = (max - min + 1) as u8;
     let version = min + i16::from(*version % span);
     let mut frame = BytesMut::with_capacity(4 + rest.len());

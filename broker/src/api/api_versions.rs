@@ -9,11 +9,11 @@ use super::SUPPORTED;
 pub fn supported_api_keys() -> Vec<ApiVersion> {
     SUPPORTED
         .iter()
-        .map(|(key, min, max)| {
+        .map(|a| {
             ApiVersion::default()
-                .with_api_key(*key as i16)
-                .with_min_version(*min)
-                .with_max_version(*max)
+                .with_api_key(a.key as i16)
+                .with_min_version(a.min)
+                .with_max_version(a.max)
         })
         .collect()
 }

@@ -48,7 +48,6 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind}
 use kafka_protocol::protocol::VersionRange;
 
 use crate::broker::Broker;
-use crate::server::dispatch::api_name;
 
 /// A reply that is ready later (an acks=all produce waiting for the ISR).
 pub type LaterReply = Pin<Box<dyn Future<Output = Reply> + Send>>;
@@ -67,52 +66,83 @@ pub enum Reply {
     Close(String),
 }
 
+/// One API this broker serves: its key, the name metrics and logs use
+/// (Kafka's), and the versions implemented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServedApi {
+    /// The key.
+    pub key: ApiKey,
+    /// Kafka's name of the API.
+    pub name: &'static str,
+    /// The oldest version implemented.
+    pub min: i16,
+    /// The newest version implemented.
+    pub max: i16,
+}
+
+const fn api(key: ApiKey, name: &'static str, min: i16, max: i16) -> ServedApi {
+    ServedApi {
+        key,
+        name,
+        min,
+        max,
+    }
+}
+
 /// Every API served, with the versions implemented.
-pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 13),
-    (ApiKey::Fetch, 4, 16),
-    (ApiKey::ListOffsets, 1, 8),
-    (ApiKey::Metadata, 0, 12),
-    (ApiKey::OffsetCommit, 2, 9),
-    (ApiKey::OffsetFetch, 1, 9),
-    (ApiKey::FindCoordinator, 0, 5),
-    (ApiKey::JoinGroup, 0, 9),
-    (ApiKey::Heartbeat, 0, 4),
-    (ApiKey::LeaveGroup, 0, 5),
-    (ApiKey::SyncGroup, 0, 5),
-    (ApiKey::DescribeGroups, 0, 5),
-    (ApiKey::ListGroups, 0, 5),
-    (ApiKey::ApiVersions, 0, 4),
-    (ApiKey::CreateTopics, 2, 7),
-    (ApiKey::DeleteTopics, 1, 6),
-    (ApiKey::DeleteRecords, 0, 2),
-    (ApiKey::InitProducerId, 0, 5),
-    (ApiKey::DescribeConfigs, 1, 4),
-    (ApiKey::AlterConfigs, 0, 2),
-    (ApiKey::CreatePartitions, 0, 3),
-    (ApiKey::IncrementalAlterConfigs, 0, 1),
-    (ApiKey::OffsetDelete, 0, 0),
-    (ApiKey::DeleteGroups, 0, 2),
-    (ApiKey::DescribeCluster, 0, 2),
-    (ApiKey::DescribeQuorum, 0, 2),
-    (ApiKey::AlterPartitionReassignments, 0, 1),
-    (ApiKey::ListPartitionReassignments, 0, 0),
-    (ApiKey::ElectLeaders, 0, 2),
-    (ApiKey::DescribeLogDirs, 1, 4),
-    (ApiKey::UnregisterBroker, 0, 0),
-    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
-    (ApiKey::ConsumerGroupDescribe, 0, 1),
+pub const SUPPORTED: &[ServedApi] = &[
+    api(ApiKey::Produce, "Produce", 3, 13),
+    api(ApiKey::Fetch, "Fetch", 4, 16),
+    api(ApiKey::ListOffsets, "ListOffsets", 1, 8),
+    api(ApiKey::Metadata, "Metadata", 0, 12),
+    api(ApiKey::OffsetCommit, "OffsetCommit", 2, 9),
+    api(ApiKey::OffsetFetch, "OffsetFetch", 1, 9),
+    api(ApiKey::FindCoordinator, "FindCoordinator", 0, 5),
+    api(ApiKey::JoinGroup, "JoinGroup", 0, 9),
+    api(ApiKey::Heartbeat, "Heartbeat", 0, 4),
+    api(ApiKey::LeaveGroup, "LeaveGroup", 0, 5),
+    api(ApiKey::SyncGroup, "SyncGroup", 0, 5),
+    api(ApiKey::DescribeGroups, "DescribeGroups", 0, 5),
+    api(ApiKey::ListGroups, "ListGroups", 0, 5),
+    api(ApiKey::ApiVersions, "ApiVersions", 0, 4),
+    api(ApiKey::CreateTopics, "CreateTopics", 2, 7),
+    api(ApiKey::DeleteTopics, "DeleteTopics", 1, 6),
+    api(ApiKey::DeleteRecords, "DeleteRecords", 0, 2),
+    api(ApiKey::InitProducerId, "InitProducerId", 0, 5),
+    api(ApiKey::DescribeConfigs, "DescribeConfigs", 1, 4),
+    api(ApiKey::AlterConfigs, "AlterConfigs", 0, 2),
+    api(ApiKey::CreatePartitions, "CreatePartitions", 0, 3),
+    api(ApiKey::IncrementalAlterConfigs, "IncrementalAlterConfigs", 0, 1),
+    api(ApiKey::OffsetDelete, "OffsetDelete", 0, 0),
+    api(ApiKey::DeleteGroups, "DeleteGroups", 0, 2),
+    api(ApiKey::DescribeCluster, "DescribeCluster", 0, 2),
+    api(ApiKey::DescribeQuorum, "DescribeQuorum", 0, 2),
+    api(ApiKey::AlterPartitionReassignments, "AlterPartitionReassignments", 0, 1),
+    api(ApiKey::ListPartitionReassignments, "ListPartitionReassignments", 0, 0),
+    api(ApiKey::ElectLeaders, "ElectLeaders", 0, 2),
+    api(ApiKey::DescribeLogDirs, "DescribeLogDirs", 1, 4),
+    api(ApiKey::UnregisterBroker, "UnregisterBroker", 0, 0),
+    api(ApiKey::ConsumerGroupHeartbeat, "ConsumerGroupHeartbeat", 0, 1),
+    api(ApiKey::ConsumerGroupDescribe, "ConsumerGroupDescribe", 0, 1),
 ];
+
+/// The API `key`, if this broker serves it.
+pub fn served(key: ApiKey) -> Option<&'static ServedApi> {
+    SUPPORTED.iter().find(|a| a.key == key)
+}
+
+/// The name requests of `key` are counted and logged under: the API's
+/// name, or "Other" for one this broker does not serve.
+pub fn api_name(key: ApiKey) -> &'static str {
+    served(key).map_or("Other", |a| a.name)
+}
 
 /// The versions of `key` this broker implements, if any.
 pub fn supported_versions(key: ApiKey) -> Option<VersionRange> {
-    SUPPORTED
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, min, max)| VersionRange {
-            min: *min,
-            max: *max,
-        })
+    served(key).map(|a| VersionRange {
+        min: a.min,
+        max: a.max,
+    })
 }
 
 /// Routes a decoded request to its handler.
@@ -226,4 +256,22 @@ pub fn count_error_in(errors: &prometheus::IntCounterVec, key: ApiKey, error: Re
     errors
         .with_label_values(&[api_name(key), &format!("{error:?}")])
         .inc();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_served_api_is_counted_under_its_own_kafka_name() {
+        let mut names = BTreeSet::new();
+        for a in SUPPORTED {
+            assert_eq!(a.name, format!("{:?}", a.key), "the table names {:?}", a.key);
+            assert_eq!(api_name(a.key), a.name);
+            assert!(names.insert(a.name), "{} listed twice", a.name);
+            assert!(a.min <= a.max, "{}: versions {}..{}", a.name, a.min, a.max);
+        }
+        assert_eq!(api_name(ApiKey::EndTxn), "Other");
+    }
 }

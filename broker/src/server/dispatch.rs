@@ -113,7 +113,7 @@ pub async fn handle_frame(
     };
     if frame.has_remaining() {
         tracing::debug!(
-            ?key,
+            api = api::api_name(key),
             version,
             trailing = frame.remaining(),
             "ignoring trailing request bytes"
@@ -144,7 +144,7 @@ fn finish(
             started,
         });
     }
-    let name = api_name(key);
+    let name = api::api_name(key);
     broker.metrics.requests.with_label_values(&[name]).inc();
     broker
         .metrics
@@ -193,44 +193,12 @@ fn encode(
             broker
                 .metrics
                 .errors
-                .with_label_values(&[api_name(key), "ENCODE_FAILURE"])
+                .with_label_values(&[api::api_name(key), "ENCODE_FAILURE"])
                 .inc();
-            tracing::error!(?key, version, error = %format!("{e:#}"), "failed to encode response");
+            tracing::error!(api = api::api_name(key), version, error = %format!("{e:#}"), "failed to encode response");
             Outcome::Close(format!(
                 "internal error encoding {key:?} v{version} response"
             ))
         }
-    }
-}
-
-/// The API's name as Kafka's request metrics label it.
-pub fn api_name(key: ApiKey) -> &'static str {
-    match key {
-        ApiKey::Produce => "Produce",
-        ApiKey::Fetch => "Fetch",
-        ApiKey::ListOffsets => "ListOffsets",
-        ApiKey::Metadata => "Metadata",
-        ApiKey::ApiVersions => "ApiVersions",
-        ApiKey::CreateTopics => "CreateTopics",
-        ApiKey::DeleteTopics => "DeleteTopics",
-        ApiKey::DeleteRecords => "DeleteRecords",
-        ApiKey::DescribeConfigs => "DescribeConfigs",
-        ApiKey::AlterConfigs => "AlterConfigs",
-        ApiKey::CreatePartitions => "CreatePartitions",
-        ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
-        ApiKey::DescribeCluster => "DescribeCluster",
-        ApiKey::InitProducerId => "InitProducerId",
-        ApiKey::FindCoordinator => "FindCoordinator",
-        ApiKey::JoinGroup => "JoinGroup",
-        ApiKey::SyncGroup => "SyncGroup",
-        ApiKey::Heartbeat => "Heartbeat",
-        ApiKey::LeaveGroup => "LeaveGroup",
-        ApiKey::OffsetCommit => "OffsetCommit",
-        ApiKey::OffsetFetch => "OffsetFetch",
-        ApiKey::ListGroups => "ListGroups",
-        ApiKey::DescribeGroups => "DescribeGroups",
-        ApiKey::DeleteGroups => "DeleteGroups",
-        ApiKey::OffsetDelete => "OffsetDelete",
-        _ => "Other",
     }
 }
