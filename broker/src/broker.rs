@@ -24,7 +24,7 @@ use crate::metrics::{Metrics, MetricsError};
 use crate::partition::PartitionError;
 use crate::quorum::{MetadataQuorum, QuorumError};
 use crate::replica_manager::ReplicaManager;
-use crate::replication::fetcher::FetchSettings;
+use crate::replica_manager::fetcher::FetchSettings;
 use kafka_protocol::error::ResponseError;
 
 /// Why the broker could not start.

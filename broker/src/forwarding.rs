@@ -14,7 +14,7 @@ use crate::broker::Broker;
 use crate::controller::brokers;
 use crate::controller::request::{decide, ControllerReply, ControllerRequest, ForwardReply};
 use crate::controller::Rejection;
-use crate::quorum::network::channel;
+use crate::rpc::channel;
 use crate::quorum::service::Forwarder;
 use crate::quorum::{ApplyOutcome, MetadataEntry, ProposeError};
 use crate::rpc::{self, quorum_client::QuorumClient, Json};

@@ -1,9 +1,28 @@
 //! The gRPC services brokers offer each other on the internal listener
 //! (`proto/weir.proto`), and what every call carries.
 
-#![allow(missing_docs, clippy::all)]
+use std::time::Duration;
 
-tonic::include_proto!("weir");
+use tonic::transport::{Channel, Endpoint};
+
+/// The code tonic generates from `proto/weir.proto`.
+#[allow(missing_docs, clippy::all)]
+mod generated {
+    tonic::include_proto!("weir");
+}
+
+pub use generated::*;
+
+/// A lazily connected channel to a peer's internal listener, with the
+/// keep-alives that notice a dead peer within seconds.
+pub fn channel(addr: &str) -> Result<Channel, tonic::transport::Error> {
+    Ok(Endpoint::from_shared(format!("http://{addr}"))?
+        .connect_timeout(Duration::from_secs(1))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(5))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .connect_lazy())
+}
 
 /// Largest message accepted on the internal listener (a metadata snapshot
 /// or a replica fetch response), either way.

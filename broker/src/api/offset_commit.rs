@@ -13,7 +13,7 @@ use super::count_error;
 use crate::broker::Broker;
 use crate::group::records::OffsetValue;
 use crate::group::OffsetCommit;
-use crate::replica_manager::now_ms;
+use crate::time::now_ms;
 
 /// Kafka's `offsets.commit.timeout.ms` default: how long a commit waits for
 /// the ISR of its `__consumer_offsets` partition.

@@ -21,7 +21,7 @@ use super::{count_error, count_error_in, leader_hints, Reply};
 use crate::broker::Broker;
 use crate::metadata::image::MetadataImage;
 use crate::partition::Partition;
-use crate::replica_manager::now_ms;
+use crate::time::now_ms;
 
 /// An acks=all append waiting for the ISR: where its answer sits in the
 /// response, the partition, the offset the high watermark must pass and

@@ -34,7 +34,7 @@ use super::{
 };
 use crate::broker::Broker;
 use crate::metadata::image::MetadataImage;
-use crate::replica_manager::now_ms;
+use crate::time::now_ms;
 
 /// The metadata image as the topics a group can subscribe to.
 struct ImageTopics<'a>(&'a MetadataImage);

@@ -10,7 +10,7 @@ use super::{apply_record, GroupCoordinator, Groups, OFFSETS_TOPIC};
 use crate::broker::Broker;
 use crate::log::LogError;
 use crate::partition::{Partition, PartitionError};
-use crate::replica_manager::now_ms;
+use crate::time::now_ms;
 
 impl GroupCoordinator {
     /// Loads the partitions this broker now leads and unloads the ones it

@@ -32,7 +32,7 @@ use crate::controller::request::ControllerRequest;
 use crate::controller::topics::{NewTopic, TopicDefaults};
 use crate::controller::Rejection;
 use crate::log::batch::encode_one_batch;
-use crate::replica_manager::now_ms;
+use crate::time::now_ms;
 use records::{GroupValue, MemberValue, OffsetValue, OffsetsKey};
 use state::{Delivery, Group, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
 

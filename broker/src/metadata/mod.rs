@@ -16,3 +16,6 @@ pub use record::{
     BrokerRecord, ConfigRecord, ConfigResource, Endpoint, MetadataRecord, PartitionRecord,
     TopicRecord,
 };
+
+/// A partition's identity across renames: topic id and index.
+pub type TopicIdPartition = (uuid::Uuid, i32);

@@ -1,8 +1,6 @@
 //! openraft's network over tonic: each Raft RPC is one unary gRPC call
 //! carrying the openraft message as JSON.
 
-use std::time::Duration;
-
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
 };
@@ -13,10 +11,10 @@ use openraft::raft::{
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::types::{Node, NodeId, TypeConfig};
-use crate::rpc::{self, quorum_client::QuorumClient, Json};
+use crate::rpc::{self, channel, quorum_client::QuorumClient, Json};
 
 /// Makes a client per peer.
 #[derive(Debug, Clone)]
@@ -29,16 +27,6 @@ impl Network {
     pub fn new(cluster_id: String) -> Network {
         Network { cluster_id }
     }
-}
-
-/// A lazily connected channel to a peer's internal listener.
-pub fn channel(addr: &str) -> Result<Channel, tonic::transport::Error> {
-    Ok(Endpoint::from_shared(format!("http://{addr}"))?
-        .connect_timeout(Duration::from_secs(1))
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(5))
-        .keep_alive_timeout(Duration::from_secs(5))
-        .connect_lazy())
 }
 
 /// A client for one peer.

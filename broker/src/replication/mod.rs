@@ -4,13 +4,11 @@
 //! high watermark to what every ISR member has.
 //!
 //! The decisions are pure functions (`replica_view`, `high_watermark`, `isr`,
-//! `divergence`) that `Partition` applies to its state; `fetcher` runs a
-//! follower's fetch loop per leader. The leader's side of a fetch is served
-//! by `server::replication`, and its ISR changes go to the controller
-//! through `isr_changes`.
+//! `divergence`, `throttle`) that `Partition` applies to its state. What
+//! runs them (the follower's fetcher, the leader's side of a fetch, ISR
+//! changes sent to the controller) is the `replica_manager`'s.
 
 pub mod divergence;
-pub mod fetcher;
 pub mod high_watermark;
 pub mod isr;
 pub mod replica_view;

@@ -7,7 +7,6 @@ pub mod descriptors;
 pub mod dispatch;
 pub mod frame;
 pub mod internal;
-pub mod replication;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -119,7 +118,7 @@ pub async fn run(
     spawn_until_stopped(
         &mut tasks,
         &stop_rx,
-        crate::isr_changes::shrink_lagging(broker.clone()),
+        crate::replica_manager::isr_changes::shrink_lagging(broker.clone()),
     );
     let admission = Admission::new(&broker.config.connections);
     for listener in listeners {

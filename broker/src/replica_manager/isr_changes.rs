@@ -12,7 +12,7 @@ use crate::broker::Broker;
 use crate::controller::alter_partition::IsrChange;
 use crate::controller::request::ControllerRequest;
 use crate::partition::{IsrProposal, Partition};
-use crate::replica_manager::now_ms;
+use crate::time::now_ms;
 
 /// Sends `proposal` for `partition` to the controller. A refusal (a newer
 /// leader epoch, a fenced follower) is logged and the partition may

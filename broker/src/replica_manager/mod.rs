@@ -2,6 +2,16 @@
 //! like Kafka's `ReplicaManager`: when the image gains a partition assigned
 //! here its log is opened, when a topic disappears its logs are deleted, and
 //! config changes reach the logs.
+//!
+//! The replica manager is also where replication happens: a follower's
+//! fetch loop per leader (`fetcher`), the leader's side of those fetches
+//! (`replica_fetch`, the internal gRPC service) and the ISR changes the
+//! leader asks the controller for (`isr_changes`). The rules they follow
+//! are pure functions in `crate::replication`.
+
+pub mod fetcher;
+pub mod isr_changes;
+pub mod replica_fetch;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,12 +22,10 @@ use uuid::Uuid;
 
 use crate::config::effective::{BrokerLogDefaults, EffectiveTopicConfig};
 use crate::log::LogError;
-use crate::metadata::{MetadataImage, TopicImage};
+use crate::metadata::{MetadataImage, TopicIdPartition, TopicImage};
+use crate::time::now_ms;
 use crate::partition::{Partition, PartitionSettings};
-use crate::replication::fetcher::{FetchSettings, Fetchers};
-
-/// A partition's identity across renames: topic id and index.
-pub type TopicIdPartition = (Uuid, i32);
+use crate::replica_manager::fetcher::{FetchSettings, Fetchers};
 
 /// The hosted partitions.
 #[derive(Debug)]
@@ -27,14 +35,6 @@ pub struct ReplicaManager {
     partitions: RwLock<HashMap<TopicIdPartition, Arc<Partition>>>,
     appended: watch::Sender<u64>,
     fetchers: Fetchers,
-}
-
-/// Milliseconds since the Unix epoch, the clock Kafka timestamps use.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 impl ReplicaManager {

@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use crate::broker::Broker;
 use crate::controller::broker_configs::throttle_rate;
-use crate::isr_changes;
+use crate::replica_manager::isr_changes;
 use crate::metadata::MetadataImage;
 use crate::partition::FetchPosition;
-use crate::replica_manager::now_ms;
+use crate::time::now_ms;
 use crate::replication::throttle::{is_throttled, Quota};
 use crate::rpc::ReplicaFetchedPartition;
 use crate::rpc::{self, replication_server::Replication};
