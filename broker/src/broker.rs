@@ -9,22 +9,22 @@ use std::time::Duration;
 
 use crate::config::effective::{BrokerLogDefaults, EffectiveTopicConfig};
 use crate::config::BrokerConfig;
-use crate::controller::broker_configs::CLUSTER_DEFAULT;
-use crate::controller::request::{ControllerReply, ControllerRequest};
-use crate::controller::topics::{NewTopic, TopicDefaults};
+use crate::controller::decisions::broker_configs::CLUSTER_DEFAULT;
+use crate::controller::decisions::request::{ControllerReply, ControllerRequest};
+use crate::controller::decisions::topics::{NewTopic, TopicDefaults};
+use crate::controller::forwarding;
+use crate::controller::liveness::Liveness;
 use crate::controller::Rejection;
 use crate::fetch_session::FetchSessions;
-use crate::forwarding;
 use crate::group::GroupCoordinator;
-use crate::liveness::Liveness;
 use crate::log::LogError;
 use crate::metadata::meta_properties::{self, MetaPropertiesError};
 use crate::metadata::{BrokerRecord, Endpoint, MetadataImage, TopicImage};
 use crate::metrics::{Metrics, MetricsError};
 use crate::partition::PartitionError;
 use crate::quorum::{MetadataQuorum, QuorumError};
-use crate::replica_manager::ReplicaManager;
 use crate::replica_manager::fetcher::FetchSettings;
+use crate::replica_manager::ReplicaManager;
 use kafka_protocol::error::ResponseError;
 
 /// Why the broker could not start.
@@ -183,7 +183,7 @@ impl Broker {
                 }
             }
         }
-        crate::liveness::until_unfenced(self).await;
+        crate::controller::liveness::until_unfenced(self).await;
         self.apply_current();
         Ok(())
     }

@@ -6,19 +6,17 @@
 //! owns one `partition::Partition` per hosted partition, each backed by a
 //! `log::Log`. Cluster metadata (`metadata`) is a log of records applied to an
 //! in-memory image and replicated by the Raft `quorum`; the `controller`
-//! decides which records an admin request produces, and `forwarding` gets
-//! the decision made by whichever broker is the controller.
+//! decides which records an admin request produces (`controller::decisions`)
+//! and gets the decision made by whichever broker is the controller
+//! (`controller::forwarding`).
 
 pub mod api;
 pub mod broker;
 pub mod config;
 pub mod controller;
 pub mod fetch_session;
-pub mod forwarding;
 pub mod group;
 pub mod http;
-pub mod leader_balance;
-pub mod liveness;
 pub mod log;
 pub mod metadata;
 pub mod metrics;

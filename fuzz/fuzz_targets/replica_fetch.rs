@@ -13,7 +13,7 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use weir_broker::controller::request::{decide, ControllerRequest};
+use weir_broker::controller::decisions::request::{decide, ControllerRequest};
 use weir_broker::log::batch::{set_crc, HEADER_LEN, LOG_OVERHEAD};
 use weir_broker::log::{Log, LogConfig};
 use weir_broker::metadata::image::MetadataImage;

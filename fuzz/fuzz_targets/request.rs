@@ -22,7 +22,7 @@ use libfuzzer_sys::fuzz_target;
 use weir_broker::api::SUPPORTED;
 use weir_broker::broker::Broker;
 use weir_broker::config::BrokerConfig;
-use weir_broker::controller::limits;
+use weir_broker::controller::decisions::limits;
 use weir_broker::server::dispatch;
 
 struct Fixture {

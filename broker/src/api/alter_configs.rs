@@ -7,7 +7,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use super::describe_configs::resource_type;
 use crate::broker::Broker;
-use crate::controller::request::ControllerRequest;
+use crate::controller::decisions::request::ControllerRequest;
 
 /// Handles an AlterConfigs request.
 pub async fn handle(

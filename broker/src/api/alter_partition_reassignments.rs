@@ -13,9 +13,9 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::controller::limits;
-use crate::controller::reassignment::Move;
-use crate::controller::request::{ControllerReply, ControllerRequest};
+use crate::controller::decisions::limits;
+use crate::controller::decisions::reassignment::Move;
+use crate::controller::decisions::request::{ControllerReply, ControllerRequest};
 
 /// Handles an AlterPartitionReassignments request.
 pub async fn handle(

@@ -6,8 +6,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::controller::limits;
-use crate::controller::request::ControllerRequest;
+use crate::controller::decisions::limits;
+use crate::controller::decisions::request::ControllerRequest;
 
 /// Handles a CreatePartitions request.
 pub async fn handle(

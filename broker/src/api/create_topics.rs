@@ -13,9 +13,9 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use crate::broker::Broker;
 use crate::config::effective::EffectiveTopicConfig;
-use crate::controller::limits;
-use crate::controller::request::{ControllerReply, ControllerRequest};
-use crate::controller::topics::NewTopic;
+use crate::controller::decisions::limits;
+use crate::controller::decisions::request::{ControllerReply, ControllerRequest};
+use crate::controller::decisions::topics::NewTopic;
 use crate::controller::Rejection;
 use crate::metadata::MetadataRecord;
 

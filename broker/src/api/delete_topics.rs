@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::controller::request::{ControllerReply, ControllerRequest};
+use crate::controller::decisions::request::{ControllerReply, ControllerRequest};
 use crate::controller::Rejection;
 use kafka_protocol::error::ResponseError;
 

@@ -14,8 +14,8 @@ use crate::config::effective::{BrokerLogDefaults, ConfigSource};
 use crate::config::kafka_broker::{self, KafkaBrokerConfig, UpdateMode, KAFKA_BROKER_CONFIGS};
 use crate::config::static_broker::STATIC_BROKER_CONFIGS;
 use crate::config::topic::{by_broker_key, ConfigType, TOPIC_CONFIGS};
-use crate::controller::broker_configs::{CLUSTER_DEFAULT, DYNAMIC_BROKER_CONFIGS};
-use crate::controller::group_configs::{GROUP_CONFIGS, GROUP_CONFIG_TYPE};
+use crate::controller::decisions::broker_configs::{CLUSTER_DEFAULT, DYNAMIC_BROKER_CONFIGS};
+use crate::controller::decisions::group_configs::{GROUP_CONFIGS, GROUP_CONFIG_TYPE};
 
 /// Kafka's resource type codes.
 pub mod resource_type {

@@ -14,7 +14,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
-use crate::controller::request::{ControllerReply, ControllerRequest};
+use crate::controller::decisions::request::{ControllerReply, ControllerRequest};
 use crate::quorum::QuorumStatus;
 
 /// The metadata log's topic name, as in Kafka.

@@ -9,9 +9,9 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::controller::elections::{ElectionTarget, ElectionType};
-use crate::controller::limits;
-use crate::controller::request::{ControllerReply, ControllerRequest};
+use crate::controller::decisions::elections::{ElectionTarget, ElectionType};
+use crate::controller::decisions::limits;
+use crate::controller::decisions::request::{ControllerReply, ControllerRequest};
 
 /// Handles an ElectLeaders request.
 pub async fn handle(

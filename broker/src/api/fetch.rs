@@ -14,7 +14,6 @@ use kafka_protocol::messages::fetch_response::{
 };
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use tokio::time::Instant;
 
 use super::{count_error, leader_hints};
 use crate::broker::Broker;
@@ -72,22 +71,17 @@ pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> Fet
         .metrics
         .fetch_sessions
         .set(i64::try_from(broker.fetch_sessions.len()).unwrap_or(i64::MAX));
-    let deadline =
-        Instant::now() + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
+    let max_wait = Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
     let max_bytes = usize::try_from(request.max_bytes).unwrap_or(0);
-    let mut appends = broker.replicas.subscribe_appends();
-    let read = loop {
-        appends.borrow_and_update();
-        let read = read_once(broker, &opened.partitions, max_bytes, version);
-        if read.bytes >= min_bytes || read.errors || Instant::now() >= deadline {
-            break read;
-        }
-        match tokio::time::timeout_at(deadline, appends.changed()).await {
-            Ok(Ok(())) => continue,
-            _ => break read_once(broker, &opened.partitions, max_bytes, version),
-        }
-    };
+    let read = broker
+        .replicas
+        .delayed_read(
+            max_wait,
+            || read_once(broker, &opened.partitions, max_bytes, version),
+            |read| read.bytes >= min_bytes || read.errors,
+        )
+        .await;
     let response = respond(broker, &opened, read, version);
     finish(broker, &response);
     response

@@ -11,9 +11,9 @@ use kafka_protocol::protocol::StrBytes;
 use super::count_error;
 use super::describe_configs::resource_type;
 use crate::broker::Broker;
-use crate::controller::configs::AlterOp;
-use crate::controller::group_configs::GroupConfigBounds;
-use crate::controller::request::ControllerRequest;
+use crate::controller::decisions::configs::AlterOp;
+use crate::controller::decisions::group_configs::GroupConfigBounds;
+use crate::controller::decisions::request::ControllerRequest;
 use crate::controller::Rejection;
 
 /// Handles an IncrementalAlterConfigs request.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::controller::topics::validate_topic_name;
+use crate::controller::decisions::topics::validate_topic_name;
 use crate::metadata::{MetadataImage, TopicImage};
 
 /// Operations everyone may perform on a topic, as the bitfield KIP-430

@@ -112,17 +112,37 @@ pub const SUPPORTED: &[ServedApi] = &[
     api(ApiKey::DescribeConfigs, "DescribeConfigs", 1, 4),
     api(ApiKey::AlterConfigs, "AlterConfigs", 0, 2),
     api(ApiKey::CreatePartitions, "CreatePartitions", 0, 3),
-    api(ApiKey::IncrementalAlterConfigs, "IncrementalAlterConfigs", 0, 1),
+    api(
+        ApiKey::IncrementalAlterConfigs,
+        "IncrementalAlterConfigs",
+        0,
+        1,
+    ),
     api(ApiKey::OffsetDelete, "OffsetDelete", 0, 0),
     api(ApiKey::DeleteGroups, "DeleteGroups", 0, 2),
     api(ApiKey::DescribeCluster, "DescribeCluster", 0, 2),
     api(ApiKey::DescribeQuorum, "DescribeQuorum", 0, 2),
-    api(ApiKey::AlterPartitionReassignments, "AlterPartitionReassignments", 0, 1),
-    api(ApiKey::ListPartitionReassignments, "ListPartitionReassignments", 0, 0),
+    api(
+        ApiKey::AlterPartitionReassignments,
+        "AlterPartitionReassignments",
+        0,
+        1,
+    ),
+    api(
+        ApiKey::ListPartitionReassignments,
+        "ListPartitionReassignments",
+        0,
+        0,
+    ),
     api(ApiKey::ElectLeaders, "ElectLeaders", 0, 2),
     api(ApiKey::DescribeLogDirs, "DescribeLogDirs", 1, 4),
     api(ApiKey::UnregisterBroker, "UnregisterBroker", 0, 0),
-    api(ApiKey::ConsumerGroupHeartbeat, "ConsumerGroupHeartbeat", 0, 1),
+    api(
+        ApiKey::ConsumerGroupHeartbeat,
+        "ConsumerGroupHeartbeat",
+        0,
+        1,
+    ),
     api(ApiKey::ConsumerGroupDescribe, "ConsumerGroupDescribe", 0, 1),
 ];
 
@@ -267,7 +287,12 @@ mod tests {
     fn every_served_api_is_counted_under_its_own_kafka_name() {
         let mut names = BTreeSet::new();
         for a in SUPPORTED {
-            assert_eq!(a.name, format!("{:?}", a.key), "the table names {:?}", a.key);
+            assert_eq!(
+                a.name,
+                format!("{:?}", a.key),
+                "the table names {:?}",
+                a.key
+            );
             assert_eq!(api_name(a.key), a.name);
             assert!(names.insert(a.name), "{} listed twice", a.name);
             assert!(a.min <= a.max, "{}: versions {}..{}", a.name, a.min, a.max);

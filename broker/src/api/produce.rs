@@ -6,7 +6,6 @@
 //! timeout. With acks=0 nothing is answered, and a failure closes the
 //! connection, which is how Kafka tells such a producer something went wrong.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
@@ -20,19 +19,8 @@ use kafka_protocol::protocol::StrBytes;
 use super::{count_error, count_error_in, leader_hints, Reply};
 use crate::broker::Broker;
 use crate::metadata::image::MetadataImage;
-use crate::partition::Partition;
+use crate::replica_manager::delayed::{self, PendingAppend};
 use crate::time::now_ms;
-
-/// An acks=all append waiting for the ISR: where its answer sits in the
-/// response, the partition, the offset the high watermark must pass and
-/// the leader epoch it was written in.
-struct Pending {
-    topic: usize,
-    partition: usize,
-    log: Arc<Partition>,
-    end: i64,
-    epoch: i32,
-}
 
 /// Handles a Produce request.
 pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
@@ -115,13 +103,12 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
                                     .append(records, acks, now)
                                     .map(|(info, epoch)| {
                                         if acks == -1 && info.record_count > 0 {
-                                            pending.push(Pending {
-                                                topic: responses.len(),
-                                                partition: partitions.len(),
-                                                log: partition.clone(),
-                                                end: info.last_offset + 1,
+                                            pending.push(PendingAppend::new(
+                                                (responses.len(), partitions.len()),
+                                                partition.clone(),
+                                                info.last_offset,
                                                 epoch,
-                                            });
+                                            ));
                                         }
                                         (info, size)
                                     })
@@ -187,24 +174,19 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
     Reply::Later(Box::pin(async move {
         let mut responses = responses;
         let mut failed = failed;
-        // Every wait runs against one deadline: the ISR replicates all the
-        // partitions at once, so waiting for them in turn costs no more.
-        let deadline = tokio::time::Instant::now() + timeout;
-        for p in pending {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if let Err(e) = p.log.wait_for_isr(p.end, p.epoch, left).await {
-                failed = true;
-                let code = e.error_code();
-                count_error_in(&errors, ApiKey::Produce, code);
-                tracing::debug!(topic = %p.log.topic, partition = p.log.index, error = %e, "acks=all produce not acknowledged");
-                if let Some(r) = responses
-                    .get_mut(p.topic)
-                    .and_then(|t| t.partition_responses.get_mut(p.partition))
-                {
-                    r.error_code = code.code();
-                    if version >= 8 {
-                        r.error_message = Some(StrBytes::from_string(e.to_string()));
-                    }
+        for (p, e) in delayed::await_isr(pending, timeout).await {
+            failed = true;
+            let code = e.error_code();
+            count_error_in(&errors, ApiKey::Produce, code);
+            tracing::debug!(topic = %p.partition.topic, partition = p.partition.index, error = %e, "acks=all produce not acknowledged");
+            let (topic, partition) = p.slot;
+            if let Some(r) = responses
+                .get_mut(topic)
+                .and_then(|t| t.partition_responses.get_mut(partition))
+            {
+                r.error_code = code.code();
+                if version >= 8 {
+                    r.error_message = Some(StrBytes::from_string(e.to_string()));
                 }
             }
         }

@@ -7,7 +7,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::controller::request::ControllerRequest;
+use crate::controller::decisions::request::ControllerRequest;
 
 /// Handles an UnregisterBroker request.
 pub async fn handle(broker: &Broker, request: UnregisterBrokerRequest) -> UnregisterBrokerResponse {

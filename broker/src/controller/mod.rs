@@ -1,22 +1,19 @@
-//! The controller's decisions: pure functions from the current metadata image
-//! and a request to the metadata records that carry it out, or a Kafka error.
+//! The controller: the Raft leader of the metadata quorum decides every
+//! change to the cluster's metadata, as Kafka's `QuorumController` does.
 //!
-//! Nothing here does I/O: the controller (the Raft leader of the metadata
-//! quorum) runs a decision in `forwarding::decide_here` and commits the
-//! records through the quorum.
+//! Decisions and effects live apart. `decisions` holds pure functions from
+//! the current metadata image and a request to the records that carry it
+//! out, or a Kafka error (Kafka's `*ControlManager`s); nothing there does
+//! I/O. The effects run them: `forwarding` gets a request decided by
+//! whichever broker is the controller and commits the records through the
+//! quorum, `liveness` keeps broker sessions (heartbeats, fencing,
+//! controlled shutdown) and `leader_balance` runs the periodic preferred
+//! leader elections.
 
-pub mod alter_partition;
-pub mod broker_configs;
-pub mod brokers;
-pub mod configs;
-pub mod elections;
-pub mod group_configs;
-pub mod limits;
-pub mod partitions;
-pub mod producer_ids;
-pub mod reassignment;
-pub mod request;
-pub mod topics;
+pub mod decisions;
+pub mod forwarding;
+pub mod leader_balance;
+pub mod liveness;
 
 use kafka_protocol::error::ResponseError;
 

@@ -28,8 +28,8 @@ use tokio::sync::oneshot;
 
 use crate::broker::Broker;
 use crate::config::GroupConfig;
-use crate::controller::request::ControllerRequest;
-use crate::controller::topics::{NewTopic, TopicDefaults};
+use crate::controller::decisions::request::ControllerRequest;
+use crate::controller::decisions::topics::{NewTopic, TopicDefaults};
 use crate::controller::Rejection;
 use crate::log::batch::encode_one_batch;
 use crate::time::now_ms;

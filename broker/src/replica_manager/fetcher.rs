@@ -12,15 +12,14 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::config::topic::is_throttled as is_throttled_config;
-use crate::controller::broker_configs::throttle_rate;
 use crate::metadata::MetadataImage;
-use crate::partition::{FetchPosition, Partition, ReplicaFetched};
-use crate::rpc::channel;
 use crate::metadata::TopicIdPartition;
-use crate::time::now_ms;
+use crate::partition::{FetchPosition, Partition, ReplicaFetched};
 use crate::replication::throttle::Quota;
+use crate::rpc::channel;
 use crate::rpc::{self, replication_client::ReplicationClient};
 use crate::rpc::{ReplicaFetchPartition, ReplicaFetchRequest, ReplicaFetchedPartition};
+use crate::time::now_ms;
 
 /// How long a fetcher waits after its leader failed to answer.
 const RETRY_BACKOFF: Duration = Duration::from_millis(200);
@@ -115,7 +114,7 @@ impl Fetchers {
             .map(|p| (p.topic_id, p.index))
             .collect();
         *self.throttle.config() = (
-            throttle_rate(image, node, "follower.replication.throttled.rate"),
+            image.throttle_rate(node, "follower.replication.throttled.rate"),
             listed,
         );
         let mut by_leader: HashMap<i32, BTreeMap<TopicIdPartition, Arc<Partition>>> =

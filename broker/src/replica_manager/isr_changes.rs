@@ -9,8 +9,8 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 
 use crate::broker::Broker;
-use crate::controller::alter_partition::IsrChange;
-use crate::controller::request::ControllerRequest;
+use crate::controller::decisions::alter_partition::IsrChange;
+use crate::controller::decisions::request::ControllerRequest;
 use crate::partition::{IsrProposal, Partition};
 use crate::time::now_ms;
 

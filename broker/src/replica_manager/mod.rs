@@ -6,9 +6,12 @@
 //! The replica manager is also where replication happens: a follower's
 //! fetch loop per leader (`fetcher`), the leader's side of those fetches
 //! (`replica_fetch`, the internal gRPC service) and the ISR changes the
-//! leader asks the controller for (`isr_changes`). The rules they follow
+//! leader asks the controller for (`isr_changes`), and the waits of Kafka's
+//! purgatories: an acks=all append until the ISR has it, a fetch until
+//! enough bytes arrived (`delayed`). The rules they follow
 //! are pure functions in `crate::replication`.
 
+pub mod delayed;
 pub mod fetcher;
 pub mod isr_changes;
 pub mod replica_fetch;
@@ -23,9 +26,9 @@ use uuid::Uuid;
 use crate::config::effective::{BrokerLogDefaults, EffectiveTopicConfig};
 use crate::log::LogError;
 use crate::metadata::{MetadataImage, TopicIdPartition, TopicImage};
-use crate::time::now_ms;
 use crate::partition::{Partition, PartitionSettings};
 use crate::replica_manager::fetcher::{FetchSettings, Fetchers};
+use crate::time::now_ms;
 
 /// The hosted partitions.
 #[derive(Debug)]

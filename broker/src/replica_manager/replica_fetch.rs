@@ -10,15 +10,14 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::broker::Broker;
-use crate::controller::broker_configs::throttle_rate;
-use crate::replica_manager::isr_changes;
 use crate::metadata::MetadataImage;
 use crate::partition::FetchPosition;
-use crate::time::now_ms;
+use crate::replica_manager::isr_changes;
 use crate::replication::throttle::{is_throttled, Quota};
 use crate::rpc::ReplicaFetchedPartition;
 use crate::rpc::{self, replication_server::Replication};
 use crate::rpc::{ReplicaFetchPartition, ReplicaFetchRequest, ReplicaFetchResponse};
+use crate::time::now_ms;
 
 /// Kafka's `replica.fetch.response.max.bytes` default: one response holds
 /// at most this much, whatever the follower asks.
@@ -60,8 +59,7 @@ impl ReplicationService {
         let mut answers = Vec::with_capacity(request.partitions.len());
         let image = self.broker.image();
         let throttle = LeaderThrottle {
-            rate: throttle_rate(
-                &image,
+            rate: image.throttle_rate(
                 self.broker.config.node_id,
                 "leader.replication.throttled.rate",
             ),

@@ -9,12 +9,12 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::broker::{Broker, StartError};
 use crate::config::ClusterConfig;
-use crate::forwarding::ForwardedRequests;
+use crate::controller::forwarding::ForwardedRequests;
 use crate::quorum::service::QuorumService;
+use crate::replica_manager::replica_fetch::ReplicationService;
 use crate::rpc::quorum_server::QuorumServer;
 use crate::rpc::replication_server::ReplicationServer;
 use crate::rpc::MAX_MESSAGE_BYTES;
-use crate::replica_manager::replica_fetch::ReplicationService;
 
 /// Binds the internal listener. A broker that is a one-voter cluster of
 /// itself and was not given an address has no peers to be reached by, so if

@@ -64,18 +64,18 @@ pub async fn run(
     spawn_until_stopped(
         &mut tasks,
         &stop_rx,
-        crate::liveness::fence_expired_loop(broker.clone()),
+        crate::controller::liveness::fence_expired_loop(broker.clone()),
     );
     spawn_until_stopped(
         &mut tasks,
         &stop_rx,
-        crate::leader_balance::balance_loop(broker.clone()),
+        crate::controller::leader_balance::balance_loop(broker.clone()),
     );
     broker.join().await?;
     spawn_until_stopped(
         &mut tasks,
         &stop_rx,
-        crate::liveness::heartbeat_loop(broker.clone()),
+        crate::controller::liveness::heartbeat_loop(broker.clone()),
     );
     let mut listeners = Vec::new();
     for l in &broker.config.listeners {
@@ -142,7 +142,7 @@ pub async fn run(
     tracing::info!("shutting down");
     // Leaderships move while this broker still serves, so clients are
     // redirected by NOT_LEADER_OR_FOLLOWER instead of timing out.
-    crate::liveness::controlled_shutdown(&broker, CONTROLLED_SHUTDOWN_WAIT).await;
+    crate::controller::liveness::controlled_shutdown(&broker, CONTROLLED_SHUTDOWN_WAIT).await;
     broker.set_ready(false);
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 /// The broker keys a running cluster accepts as cluster-wide defaults: each
 /// sets the default of a topic config (`log.retention.ms` for
-/// `retention.ms`). The same set as the broker's topic config table.
+/// `retention.ms`), the same set as the broker's topic config table, plus
+/// weir's cluster-wide ceiling on partition replicas per broker.
 pub const LIVE_KEYS: &[&str] = &[
     "compression.gzip.level",
     "compression.lz4.level",
@@ -39,6 +40,7 @@ pub const LIVE_KEYS: &[&str] = &[
     "message.max.bytes",
     "min.insync.replicas",
     "unclean.leader.election.enable",
+    "weir.max.partitions.per.broker",
 ];
 
 /// Whether `key` is applied live rather than by a restart.

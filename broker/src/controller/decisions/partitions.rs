@@ -98,7 +98,7 @@ pub fn create_partitions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::controller::topics::{create_topic, NewTopic, TopicDefaults};
+    use crate::controller::decisions::topics::{create_topic, NewTopic, TopicDefaults};
     use crate::metadata::BrokerRecord;
     use std::collections::BTreeMap;
     use uuid::Uuid;

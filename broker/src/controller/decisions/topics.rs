@@ -181,7 +181,7 @@ pub fn placeable_brokers(image: &MetadataImage) -> Vec<i32> {
     image
         .live_brokers()
         .into_iter()
-        .filter(|b| !super::broker_configs::is_cordoned(image, *b))
+        .filter(|b| !image.is_cordoned(*b))
         .collect()
 }
 

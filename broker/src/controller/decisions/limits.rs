@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 
 use kafka_protocol::error::ResponseError;
 
-use super::broker_configs::effective;
 use super::Rejection;
 use crate::metadata::{MetadataImage, MetadataRecord};
 
@@ -59,7 +58,8 @@ pub fn check_new_partitions(partitions: i64) -> Result<(), Rejection> {
 
 /// The replica ceiling in force for `broker`.
 pub fn max_partitions_per_broker(image: &MetadataImage, broker: i32) -> u64 {
-    effective(image, broker, MAX_PARTITIONS_PER_BROKER_KEY)
+    image
+        .broker_config(broker, MAX_PARTITIONS_PER_BROKER_KEY)
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(DEFAULT_MAX_PARTITIONS_PER_BROKER)
 }
@@ -127,7 +127,7 @@ fn added_replicas(image: &MetadataImage, records: &[MetadataRecord]) -> BTreeMap
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::controller::topics::new_partition;
+    use crate::controller::decisions::topics::new_partition;
     use crate::metadata::{fixtures, ConfigRecord, ConfigResource};
     use uuid::Uuid;
 

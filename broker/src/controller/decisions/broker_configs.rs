@@ -16,8 +16,7 @@ use crate::config::static_broker;
 use crate::config::topic::{self, ConfigType};
 use crate::metadata::{ConfigResource, MetadataImage, MetadataRecord};
 
-/// The image's key for the cluster-wide default of a dynamic broker config.
-pub const CLUSTER_DEFAULT: i32 = -1;
+pub use crate::metadata::CLUSTER_DEFAULT;
 
 /// One dynamic broker config as Kafka defines it.
 #[derive(Debug, Clone, Copy)]
@@ -147,18 +146,19 @@ fn check(broker: i32, name: &str, value: &str) -> Result<(), Rejection> {
             format!("Cannot update these configs dynamically: {name}"),
         )
     })?;
-    let ok = match def.kind {
-        ConfigType::Long => value.trim().parse::<i64>().is_ok_and(|v| v >= 0),
-        ConfigType::Int => value.trim().parse::<i32>().is_ok_and(|v| v >= 1),
-        _ => true,
+    let refused = match def.kind {
+        ConfigType::Long if value.trim().parse::<i64>().is_ok_and(|v| v >= 0) => None,
+        ConfigType::Long => Some("must be a non-negative 64-bit integer"),
+        ConfigType::Int if value.trim().parse::<i32>().is_ok_and(|v| v >= 1) => None,
+        ConfigType::Int => Some("must be a positive 32-bit integer"),
+        _ => None,
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(Rejection::new(
+    match refused {
+        None => Ok(()),
+        Some(why) => Err(Rejection::new(
             ResponseError::InvalidConfig,
-            format!("Invalid value {value} for configuration {name}: must be a non-negative 64-bit integer"),
-        ))
+            format!("Invalid value {value} for configuration {name}: {why}"),
+        )),
     }
 }
 
@@ -233,35 +233,6 @@ pub fn replace_broker_configs(
     Ok(config_records(&ConfigResource::Broker(broker), &old, &new))
 }
 
-/// A dynamic config in force for `broker`: its own value, else the cluster
-/// default, else none (the key's default applies).
-pub fn effective<'a>(image: &'a MetadataImage, broker: i32, name: &str) -> Option<&'a str> {
-    image
-        .broker_configs
-        .get(&broker)
-        .and_then(|c| c.get(name))
-        .or_else(|| {
-            image
-                .broker_configs
-                .get(&CLUSTER_DEFAULT)
-                .and_then(|c| c.get(name))
-        })
-        .map(String::as_str)
-}
-
-/// A replication throttle in bytes per second for `broker`, `None` when
-/// unthrottled (unset or Kafka's Long.MAX default).
-pub fn throttle_rate(image: &MetadataImage, broker: i32, name: &str) -> Option<u64> {
-    effective(image, broker, name)
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|r| *r < i64::MAX as u64)
-}
-
-/// Whether `broker` is cordoned (KIP-1066): it takes no new replicas.
-pub fn is_cordoned(image: &MetadataImage, broker: i32) -> bool {
-    effective(image, broker, "cordoned.log.dirs").is_some_and(|v| !v.trim().is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,15 +260,15 @@ mod tests {
         .unwrap();
         apply(&mut image, &r);
         assert_eq!(
-            throttle_rate(&image, 1, "leader.replication.throttled.rate"),
+            image.throttle_rate(1, "leader.replication.throttled.rate"),
             Some(1000)
         );
         assert_eq!(
-            throttle_rate(&image, 2, "leader.replication.throttled.rate"),
+            image.throttle_rate(2, "leader.replication.throttled.rate"),
             Some(50)
         );
         assert_eq!(
-            throttle_rate(&image, 2, "follower.replication.throttled.rate"),
+            image.throttle_rate(2, "follower.replication.throttled.rate"),
             None
         );
 
@@ -327,7 +298,7 @@ mod tests {
         let r = alter_broker_configs(&image, "1", &[delete]).unwrap();
         apply(&mut image, &r);
         assert_eq!(
-            throttle_rate(&image, 1, "leader.replication.throttled.rate"),
+            image.throttle_rate(1, "leader.replication.throttled.rate"),
             Some(50)
         );
     }
@@ -348,13 +319,13 @@ mod tests {
         let r = alter_broker_configs(&image, "1", &[relogin]).unwrap();
         apply(&mut image, &r);
         assert_eq!(
-            effective(&image, 1, "sasl.kerberos.min.time.before.relogin"),
+            image.broker_config(1, "sasl.kerberos.min.time.before.relogin"),
             Some("58000")
         );
         // Cluster-wide: also as the cluster default.
         let r = alter_broker_configs(&image, "", &[set("num.network.threads", "5")]).unwrap();
         apply(&mut image, &r);
-        assert_eq!(effective(&image, 2, "num.network.threads"), Some("5"));
+        assert_eq!(image.broker_config(2, "num.network.threads"), Some("5"));
         // Checked by type, and refused where Kafka needs a restart or weir
         // reads the key only at start.
         assert_eq!(
@@ -406,8 +377,11 @@ mod tests {
         )
         .unwrap();
         apply(&mut image, &r);
-        assert_eq!(effective(&image, 3, "log.retention.ms"), Some("60000"));
-        assert_eq!(effective(&image, 3, "log.cleanup.policy"), Some("compact"));
+        assert_eq!(image.broker_config(3, "log.retention.ms"), Some("60000"));
+        assert_eq!(
+            image.broker_config(3, "log.cleanup.policy"),
+            Some("compact")
+        );
         let r = alter_broker_configs(
             &image,
             "",
@@ -416,7 +390,7 @@ mod tests {
         .unwrap();
         apply(&mut image, &r);
         assert_eq!(
-            effective(&image, 3, "log.cleanup.policy"),
+            image.broker_config(3, "log.cleanup.policy"),
             Some("compact,delete")
         );
         let err = |name: &str, o, v: &str| {
@@ -443,7 +417,7 @@ mod tests {
         let delete = ("log.retention.ms".to_string(), AlterOp::Delete, None);
         let r = alter_broker_configs(&image, "", &[delete]).unwrap();
         apply(&mut image, &r);
-        assert_eq!(effective(&image, 3, "log.retention.ms"), None);
+        assert_eq!(image.broker_config(3, "log.retention.ms"), None);
     }
 
     #[test]
@@ -452,10 +426,10 @@ mod tests {
         let op = |op, v: &str| ("cordoned.log.dirs".to_string(), op, Some(v.to_string()));
         let r = alter_broker_configs(&image, "2", &[op(AlterOp::Append, "/data")]).unwrap();
         apply(&mut image, &r);
-        assert!(is_cordoned(&image, 2));
-        assert!(!is_cordoned(&image, 1));
+        assert!(image.is_cordoned(2));
+        assert!(!image.is_cordoned(1));
         let r = alter_broker_configs(&image, "2", &[op(AlterOp::Subtract, "/data")]).unwrap();
         apply(&mut image, &r);
-        assert!(!is_cordoned(&image, 2));
+        assert!(!image.is_cordoned(2));
     }
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::broker::Broker;
-use crate::controller::request::ControllerRequest;
-use crate::forwarding;
+use crate::controller::decisions::request::ControllerRequest;
+use crate::controller::forwarding;
 
 /// Runs while the broker runs; acts only while it is the controller and
 /// `auto.leader.rebalance.enable` is set.

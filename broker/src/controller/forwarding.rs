@@ -11,12 +11,14 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 
 use crate::broker::Broker;
-use crate::controller::brokers;
-use crate::controller::request::{decide, ControllerReply, ControllerRequest, ForwardReply};
+use crate::controller::decisions::brokers;
+use crate::controller::decisions::request::{
+    decide, ControllerReply, ControllerRequest, ForwardReply,
+};
 use crate::controller::Rejection;
-use crate::rpc::channel;
 use crate::quorum::service::Forwarder;
 use crate::quorum::{ApplyOutcome, MetadataEntry, ProposeError};
+use crate::rpc::channel;
 use crate::rpc::{self, quorum_client::QuorumClient, Json};
 
 /// How long a request waits for a controller to be elected or to answer.

@@ -12,9 +12,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::broker::Broker;
-use crate::controller::request::{ControllerReply, ControllerRequest};
+use crate::controller::decisions::request::{ControllerReply, ControllerRequest};
+use crate::controller::forwarding;
 use crate::controller::Rejection;
-use crate::forwarding;
 
 /// When the controller last heard from each broker. Only the controller's
 /// copy matters; it starts afresh whenever the controller changes, giving
