@@ -7,7 +7,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::group::state::GroupState;
+use crate::group::classic::GroupState;
 
 /// Operations a group allows (Read, Delete, Describe), for v3+ when asked.
 const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);

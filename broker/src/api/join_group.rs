@@ -9,7 +9,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::count_error;
 use crate::broker::Broker;
-use crate::group::state::JoinRequest;
+use crate::group::classic::JoinRequest;
 
 /// Handles a JoinGroup request; completes when the rebalance does.
 pub async fn handle(

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 
+use crate::group::classic::GroupLimits;
 use crate::group::consumer::ConsumerGroupLimits;
-use crate::group::state::GroupLimits;
 
 pub use cluster::{ClusterConfig, Voter};
 pub use connections::ConnectionLimits;

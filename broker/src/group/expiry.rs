@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use super::classic::{Group, GroupState};
 use super::records::OffsetValue;
-use super::state::{Group, GroupState};
 
 /// The offsets of one group that have expired at `now_ms`.
 ///

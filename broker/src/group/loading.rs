@@ -6,7 +6,11 @@
 
 use kafka_protocol::records::RecordBatchDecoder;
 
-use super::{apply_record, GroupCoordinator, Groups, OFFSETS_TOPIC};
+use kafka_protocol::records::Record;
+
+use super::classic::{self, Group, GroupState};
+use super::records::{self, GroupValue, OffsetsKey};
+use super::{consumer, GroupCoordinator, Groups, OFFSETS_TOPIC};
 use crate::broker::Broker;
 use crate::log::LogError;
 use crate::partition::{Partition, PartitionError};
@@ -102,4 +106,103 @@ fn replay(inner: &mut Groups, partition: &Partition) -> Result<usize, PartitionE
         offset = next;
     }
     Ok(loaded)
+}
+
+/// Applies one replayed `__consumer_offsets` record.
+pub(super) fn apply_record(
+    inner: &mut Groups,
+    record: &Record,
+    now: i64,
+) -> Result<(), records::RecordError> {
+    let Some(key) = record.key.clone() else {
+        return Ok(());
+    };
+    let Some(key) = records::decode_key(key.clone())? else {
+        let value = record.value.clone();
+        if let Some(r) = consumer::records::ConsumerGroupRecord::decode(key, value)? {
+            r.apply(&mut inner.consumer_groups, now);
+        }
+        return Ok(());
+    };
+    match key {
+        OffsetsKey::Offset {
+            group,
+            topic,
+            partition,
+        } => match record.value.clone() {
+            Some(value) => {
+                let value = records::decode_offset(value)?;
+                inner
+                    .offsets
+                    .entry(group)
+                    .or_default()
+                    .insert((topic, partition), value);
+            }
+            None => {
+                if let Some(offsets) = inner.offsets.get_mut(&group) {
+                    offsets.remove(&(topic, partition));
+                    if offsets.is_empty() {
+                        inner.offsets.remove(&group);
+                    }
+                }
+            }
+        },
+        OffsetsKey::Group { group } => match record.value.clone() {
+            Some(value) => {
+                let value = records::decode_group(value)?;
+                inner
+                    .groups
+                    .insert(group.clone(), restore_group(&group, value, now));
+            }
+            None => {
+                inner.groups.remove(&group);
+            }
+        },
+    }
+    Ok(())
+}
+
+/// Rebuilds a group from its stored form. Members get a fresh session, so
+/// consumers that keep heartbeating across a coordinator restart stay in
+/// their generation, and those that are gone expire as usual.
+fn restore_group(id: &str, value: GroupValue, now: i64) -> Group {
+    let mut group = Group::new(id, now);
+    group.generation_id = value.generation;
+    group.protocol_type = (!value.protocol_type.is_empty()).then_some(value.protocol_type);
+    group.protocol_name = value.protocol.clone();
+    group.leader = value.leader;
+    let protocol = value.protocol.unwrap_or_default();
+    for m in value.members {
+        if let Some(instance) = &m.instance_id {
+            group
+                .instances
+                .insert(instance.clone(), m.member_id.clone());
+        }
+        group.members.insert(
+            m.member_id.clone(),
+            classic::Member {
+                id: m.member_id,
+                instance_id: m.instance_id,
+                client_id: m.client_id,
+                client_host: m.client_host,
+                session_timeout_ms: m.session_timeout_ms,
+                rebalance_timeout_ms: m.rebalance_timeout_ms,
+                protocols: vec![(protocol.clone(), m.subscription)],
+                assignment: m.assignment,
+                last_heartbeat_ms: now,
+                awaiting_join: false,
+                awaiting_sync: false,
+            },
+        );
+    }
+    group.state = if group.members.is_empty() {
+        GroupState::Empty
+    } else {
+        GroupState::Stable
+    };
+    // Offset expiry of an empty group counts from when it became empty.
+    if value.current_state_timestamp > 0 {
+        group.state_timestamp_ms = value.current_state_timestamp;
+    }
+    group
 }

@@ -2,28 +2,27 @@
 //! committed offsets, like Kafka's `GroupCoordinator` and
 //! `GroupMetadataManager`.
 //!
-//! Group state machines ([`state`]) are pure; this module holds them under one
+//! Group state machines ([`classic`], [`consumer`]) are pure; this module holds them under one
 //! lock, parks JoinGroup and SyncGroup requests until their group answers
 //! them, drives time (session expiry, rebalance deadlines) from a ticker, and
 //! writes every change to `__consumer_offsets` before acknowledging it. The
 //! coordinator of a group is the leader of the group's `__consumer_offsets`
-//! partition, so moving that leadership moves the group: `loading` replays a
-//! partition's log when this broker becomes its leader and forgets its
-//! groups when it stops being one.
+//! partition, so moving that leadership moves the group: `persistence`
+//! writes the records, and `loading` replays a partition's log when this
+//! broker becomes its leader and forgets its groups when it stops being one.
 
+pub mod classic;
 pub mod consumer;
-mod consumer_groups;
 pub mod expiry;
 pub mod loading;
+mod persistence;
 pub mod records;
-pub mod state;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::records::{Compression, Record, TimestampType};
 use tokio::sync::oneshot;
 
 use crate::broker::Broker;
@@ -31,10 +30,11 @@ use crate::config::GroupConfig;
 use crate::controller::decisions::request::ControllerRequest;
 use crate::controller::decisions::topics::{NewTopic, TopicDefaults};
 use crate::controller::Rejection;
-use crate::log::batch::encode_one_batch;
 use crate::time::now_ms;
-use records::{GroupValue, MemberValue, OffsetValue, OffsetsKey};
-use state::{Delivery, Group, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
+use classic::{Delivery, Group, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
+pub use persistence::Durable;
+use persistence::{group_record, group_value, member_values, offset_record};
+use records::{MemberValue, OffsetValue};
 
 /// The internal topic holding offsets and group metadata.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
@@ -492,7 +492,7 @@ impl GroupCoordinator {
         self.check_coordinator(broker, group_id)?;
         let inner = self.lock();
         if let Some(g) = inner.consumer_groups.get(group_id) {
-            return Ok(Some(consumer_groups::classic_view(g)));
+            return Ok(Some(consumer::coordinator::classic_view(g)));
         }
         match inner.groups.get(group_id) {
             Some(g) => {
@@ -722,119 +722,6 @@ impl GroupCoordinator {
             }
         }
     }
-
-    /// Appends records to the group's `__consumer_offsets` partition, as
-    /// acks=all: the change counts only once it is in the log; the returned
-    /// [`Durable`] waits until every in-sync replica has it.
-    fn write(
-        &self,
-        broker: &Broker,
-        group_id: &str,
-        records: Vec<(Bytes, Option<Bytes>)>,
-    ) -> GroupResult<Durable> {
-        let image = broker.image();
-        let topic = image
-            .topic(OFFSETS_TOPIC)
-            .ok_or(ResponseError::CoordinatorNotAvailable)?;
-        let partition = broker
-            .replicas
-            .partition(topic.id, self.partition_for(group_id))
-            .ok_or(ResponseError::NotCoordinator)?;
-        let now = now_ms();
-        let mut records: Vec<Record> = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, (key, value))| Record {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i64::try_from(i).unwrap_or(0),
-                sequence: -1,
-                timestamp: now,
-                key: Some(key),
-                value,
-                headers: Default::default(),
-            })
-            .collect();
-        let batch = encode_one_batch(&mut records, Compression::None).map_err(|e| {
-            tracing::error!(error = %e, "encoding {OFFSETS_TOPIC} records failed");
-            ResponseError::UnknownServerError
-        })?;
-        let (info, epoch) = partition.append(batch.freeze(), -1, now).map_err(|e| {
-            tracing::error!(error = %e, group = group_id, "writing {OFFSETS_TOPIC} failed");
-            match e.error_code() {
-                ResponseError::NotEnoughReplicas | ResponseError::NotLeaderOrFollower => {
-                    ResponseError::NotCoordinator
-                }
-                ResponseError::MessageTooLarge | ResponseError::RecordListTooLarge => {
-                    ResponseError::InvalidCommitOffsetSize
-                }
-                _ => ResponseError::UnknownServerError,
-            }
-        })?;
-        broker.replicas.notify_appended();
-        Ok(Durable {
-            partition,
-            end: info.last_offset + 1,
-            epoch,
-        })
-    }
-}
-
-/// A `__consumer_offsets` write on its way to the ISR.
-#[derive(Debug)]
-pub struct Durable {
-    partition: std::sync::Arc<crate::partition::Partition>,
-    end: i64,
-    epoch: i32,
-}
-
-impl Durable {
-    /// Waits until every in-sync replica has the write, so a new
-    /// coordinator after a failover still has it. Errors are the ones Kafka
-    /// gives a commit that did not replicate.
-    pub async fn replicated(self, timeout: std::time::Duration) -> GroupResult<()> {
-        self.partition
-            .wait_for_isr(self.end, self.epoch, timeout)
-            .await
-            .map_err(|e| match e.error_code() {
-                ResponseError::NotLeaderOrFollower => ResponseError::NotCoordinator,
-                _ => ResponseError::CoordinatorNotAvailable,
-            })
-    }
-}
-
-/// A `__consumer_offsets` record for one committed offset; `None` is the
-/// tombstone that removes it.
-fn offset_record(
-    group: &str,
-    topic: &str,
-    partition: i32,
-    value: Option<&OffsetValue>,
-) -> (Bytes, Option<Bytes>) {
-    (
-        records::encode_key(&OffsetsKey::Offset {
-            group: group.to_string(),
-            topic: topic.to_string(),
-            partition,
-        }),
-        value.map(records::encode_offset),
-    )
-}
-
-/// A `__consumer_offsets` record for a group's metadata; `None` is the
-/// tombstone that removes it.
-fn group_record(group: &str, value: Option<&GroupValue>) -> (Bytes, Option<Bytes>) {
-    (
-        records::encode_key(&OffsetsKey::Group {
-            group: group.to_string(),
-        }),
-        value.map(records::encode_group),
-    )
 }
 
 /// Registers a parked request's sender, or hands back an immediate answer.
@@ -860,138 +747,4 @@ async fn answer<T>(parked: Result<oneshot::Receiver<T>, T>, rejoin: impl FnOnce(
         Err(now) => now,
         Ok(rx) => rx.await.unwrap_or_else(|_| rejoin()),
     }
-}
-
-fn member_values(group: &Group, protocol: &str, with_assignment: bool) -> Vec<MemberValue> {
-    group
-        .members
-        .values()
-        .map(|m| MemberValue {
-            member_id: m.id.clone(),
-            instance_id: m.instance_id.clone(),
-            client_id: m.client_id.clone(),
-            client_host: m.client_host.clone(),
-            rebalance_timeout_ms: m.rebalance_timeout_ms,
-            session_timeout_ms: m.session_timeout_ms,
-            subscription: m
-                .protocols
-                .iter()
-                .find(|(n, _)| n == protocol)
-                .map(|(_, b)| b.clone())
-                .unwrap_or_default(),
-            assignment: if with_assignment {
-                m.assignment.clone()
-            } else {
-                Bytes::new()
-            },
-        })
-        .collect()
-}
-
-/// The stored form of a group.
-fn group_value(group: &Group) -> GroupValue {
-    let protocol = group.protocol_name.clone().unwrap_or_default();
-    GroupValue {
-        protocol_type: group.protocol_type.clone().unwrap_or_default(),
-        generation: group.generation_id,
-        protocol: group.protocol_name.clone(),
-        leader: group.leader.clone(),
-        current_state_timestamp: group.state_timestamp_ms,
-        members: member_values(group, &protocol, true),
-    }
-}
-
-/// Applies one replayed `__consumer_offsets` record.
-fn apply_record(inner: &mut Groups, record: &Record, now: i64) -> Result<(), records::RecordError> {
-    let Some(key) = record.key.clone() else {
-        return Ok(());
-    };
-    let Some(key) = records::decode_key(key.clone())? else {
-        let value = record.value.clone();
-        if let Some(r) = consumer::records::ConsumerGroupRecord::decode(key, value)? {
-            r.apply(&mut inner.consumer_groups, now);
-        }
-        return Ok(());
-    };
-    match key {
-        OffsetsKey::Offset {
-            group,
-            topic,
-            partition,
-        } => match record.value.clone() {
-            Some(value) => {
-                let value = records::decode_offset(value)?;
-                inner
-                    .offsets
-                    .entry(group)
-                    .or_default()
-                    .insert((topic, partition), value);
-            }
-            None => {
-                if let Some(offsets) = inner.offsets.get_mut(&group) {
-                    offsets.remove(&(topic, partition));
-                    if offsets.is_empty() {
-                        inner.offsets.remove(&group);
-                    }
-                }
-            }
-        },
-        OffsetsKey::Group { group } => match record.value.clone() {
-            Some(value) => {
-                let value = records::decode_group(value)?;
-                inner
-                    .groups
-                    .insert(group.clone(), restore_group(&group, value, now));
-            }
-            None => {
-                inner.groups.remove(&group);
-            }
-        },
-    }
-    Ok(())
-}
-
-/// Rebuilds a group from its stored form. Members get a fresh session, so
-/// consumers that keep heartbeating across a coordinator restart stay in
-/// their generation, and those that are gone expire as usual.
-fn restore_group(id: &str, value: GroupValue, now: i64) -> Group {
-    let mut group = Group::new(id, now);
-    group.generation_id = value.generation;
-    group.protocol_type = (!value.protocol_type.is_empty()).then_some(value.protocol_type);
-    group.protocol_name = value.protocol.clone();
-    group.leader = value.leader;
-    let protocol = value.protocol.unwrap_or_default();
-    for m in value.members {
-        if let Some(instance) = &m.instance_id {
-            group
-                .instances
-                .insert(instance.clone(), m.member_id.clone());
-        }
-        group.members.insert(
-            m.member_id.clone(),
-            state::Member {
-                id: m.member_id,
-                instance_id: m.instance_id,
-                client_id: m.client_id,
-                client_host: m.client_host,
-                session_timeout_ms: m.session_timeout_ms,
-                rebalance_timeout_ms: m.rebalance_timeout_ms,
-                protocols: vec![(protocol.clone(), m.subscription)],
-                assignment: m.assignment,
-                last_heartbeat_ms: now,
-                awaiting_join: false,
-                awaiting_sync: false,
-            },
-        );
-    }
-    group.state = if group.members.is_empty() {
-        GroupState::Empty
-    } else {
-        GroupState::Stable
-    };
-    // Offset expiry of an empty group counts from when it became empty.
-    if value.current_state_timestamp > 0 {
-        group.state_timestamp_ms = value.current_state_timestamp;
-    }
-    group
 }

@@ -21,7 +21,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use super::assignor::Assignment;
 use super::reconcile::{Holding, MemberState};
 use super::{ConsumerGroup, ConsumerGroupLimits, ConsumerMember, TopicCatalog};
-use crate::group::state::{Group, GroupState, JoinRequest};
+use crate::group::classic::{Group, GroupState, JoinRequest};
 
 /// What a classic member joined with (Kafka's `ClassicMemberMetadata`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -381,7 +381,7 @@ impl ConsumerGroup {
             }
             group.members.insert(
                 m.id.clone(),
-                crate::group::state::Member {
+                crate::group::classic::Member {
                     id: m.id.clone(),
                     instance_id: m.instance_id.clone(),
                     client_id: m.client_id.clone(),

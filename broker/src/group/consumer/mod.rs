@@ -9,6 +9,7 @@
 
 pub mod assignor;
 pub mod classic;
+pub(super) mod coordinator;
 pub mod reconcile;
 pub mod records;
 

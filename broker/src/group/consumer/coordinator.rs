@@ -1,13 +1,13 @@
 //! The coordinator's side of KIP-848 consumer groups: finds or converts the
 //! group a ConsumerGroupHeartbeat names, runs the pure state machine of
-//! [`super::consumer`] under the coordinator's lock, and expires members on
+//! [`super`] under the coordinator's lock, and expires members on
 //! the ticker.
 //!
 //! Conversion follows Kafka's rules for empty groups: a consumer-protocol
 //! member joining an empty classic group replaces it, and a JoinGroup to an
 //! empty consumer group replaces that; committed offsets stay either way.
 //! Every change is written to the group's `__consumer_offsets` partition
-//! in Kafka's record formats ([`super::consumer::records`]) before it takes
+//! in Kafka's record formats ([`super::records`]) before it takes
 //! effect, so a coordinator that takes over replays members, epochs and
 //! assignments and the members carry on.
 
@@ -21,18 +21,18 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Encodable, StrBytes};
 use uuid::Uuid;
 
-use super::consumer::assignor::Assignment;
-use super::consumer::{
+use super::assignor::Assignment;
+use super::{
     records, ConsumerGroup, ConsumerGroupLimits, Heartbeat, HeartbeatReply, Refusal, TopicCatalog,
     JOIN_EPOCH,
 };
-use super::records::MemberValue;
-use super::state::{JoinRequest, JoinResult, SyncResult};
-use super::{
+use crate::broker::Broker;
+use crate::group::classic::{JoinRequest, JoinResult, SyncResult};
+use crate::group::records::MemberValue;
+use crate::group::{
     group_record, Durable, GroupCoordinator, GroupDescription, GroupResult, SyncRequest,
     OFFSETS_TOPIC,
 };
-use crate::broker::Broker;
 use crate::metadata::image::MetadataImage;
 use crate::time::now_ms;
 
@@ -167,10 +167,10 @@ impl GroupCoordinator {
 
     /// Kafka's online downgrade: a consumer group left with only classic
     /// members becomes a classic group, which makes them rejoin.
-    pub(super) fn maybe_downgrade(
+    pub(in crate::group) fn maybe_downgrade(
         &self,
         broker: &Broker,
-        inner: &mut super::Groups,
+        inner: &mut crate::group::Groups,
         group_id: &str,
         limits: &ConsumerGroupLimits,
         now: i64,
@@ -185,7 +185,10 @@ impl GroupCoordinator {
         classic.start_rebalance(now);
         classic.dirty = false;
         let mut writes = encoded(&records::diff(Some(group), None));
-        writes.push(group_record(group_id, Some(&super::group_value(&classic))));
+        writes.push(group_record(
+            group_id,
+            Some(&crate::group::group_value(&classic)),
+        ));
         if let Err(e) = self.write(broker, group_id, writes) {
             tracing::warn!(group = group_id, error = ?e, "downgrading to a classic group failed");
             return;
@@ -200,7 +203,7 @@ impl GroupCoordinator {
     }
 
     /// The broker's `group.consumer.*` limits.
-    pub fn consumer_limits(&self) -> &super::consumer::ConsumerGroupLimits {
+    pub fn consumer_limits(&self) -> &ConsumerGroupLimits {
         &self.config.consumer
     }
 
@@ -235,10 +238,10 @@ impl GroupCoordinator {
 
     /// Replaces an empty consumer group with a classic one when a JoinGroup
     /// arrives; a consumer group with members refuses the classic protocol.
-    pub(super) fn make_room_for_classic(
+    pub(in crate::group) fn make_room_for_classic(
         &self,
         broker: &Broker,
-        inner: &mut super::Groups,
+        inner: &mut crate::group::Groups,
         group_id: &str,
     ) -> GroupResult<()> {
         match inner.consumer_groups.get(group_id) {
@@ -258,10 +261,10 @@ impl GroupCoordinator {
 
     /// Removes consumer group members whose session expired or who did not
     /// revoke in time.
-    pub(super) fn expire_consumer_members(
+    pub(in crate::group) fn expire_consumer_members(
         &self,
         broker: &Broker,
-        inner: &mut super::Groups,
+        inner: &mut crate::group::Groups,
         now: i64,
     ) {
         let image = broker.image();
@@ -292,8 +295,8 @@ impl GroupCoordinator {
     }
 
     /// The tombstones that delete a consumer group's records.
-    pub(super) fn consumer_group_tombstones(
-        inner: &super::Groups,
+    pub(in crate::group) fn consumer_group_tombstones(
+        inner: &crate::group::Groups,
         group_id: &str,
     ) -> Vec<(Bytes, Option<Bytes>)> {
         inner
@@ -307,7 +310,7 @@ impl GroupCoordinator {
 /// A consumer group as DescribeGroups shows it, so tools that speak only
 /// the classic API still see members, subscriptions and assignments (in the
 /// embedded consumer protocol, as Kafka's `asDescribedGroup` encodes them).
-pub(super) fn classic_view(group: &ConsumerGroup) -> GroupDescription {
+pub(in crate::group) fn classic_view(group: &ConsumerGroup) -> GroupDescription {
     let names = |a: &Assignment| -> Vec<(String, Vec<i32>)> {
         a.iter()
             .filter_map(|(id, ps)| {
@@ -386,10 +389,10 @@ fn embedded<M: Encodable>(message: &M, version: i16) -> Bytes {
 impl GroupCoordinator {
     /// A JoinGroup to a consumer group with members; `None` when the group
     /// is not one and the classic coordinator handles the request.
-    pub(super) fn join_consumer_group(
+    pub(in crate::group) fn join_consumer_group(
         &self,
         broker: &Broker,
-        inner: &mut super::Groups,
+        inner: &mut crate::group::Groups,
         group_id: &str,
         request: &JoinRequest,
     ) -> Option<JoinResult> {
@@ -438,9 +441,9 @@ impl GroupCoordinator {
     }
 
     /// A SyncGroup to a consumer group; `None` when the group is not one.
-    pub(super) fn sync_consumer_group(
+    pub(in crate::group) fn sync_consumer_group(
         &self,
-        inner: &super::Groups,
+        inner: &crate::group::Groups,
         group_id: &str,
         request: &SyncRequest,
     ) -> Option<SyncResult> {
@@ -468,9 +471,9 @@ impl GroupCoordinator {
     }
 
     /// A Heartbeat to a consumer group; `None` when the group is not one.
-    pub(super) fn heartbeat_consumer_group(
+    pub(in crate::group) fn heartbeat_consumer_group(
         &self,
-        inner: &mut super::Groups,
+        inner: &mut crate::group::Groups,
         group_id: &str,
         member_id: &str,
         instance_id: Option<&str>,
@@ -481,10 +484,10 @@ impl GroupCoordinator {
     }
 
     /// A LeaveGroup to a consumer group; `None` when the group is not one.
-    pub(super) fn leave_consumer_group(
+    pub(in crate::group) fn leave_consumer_group(
         &self,
         broker: &Broker,
-        inner: &mut super::Groups,
+        inner: &mut crate::group::Groups,
         group_id: &str,
         members: &[(String, Option<String>)],
     ) -> Option<Vec<Option<ResponseError>>> {
