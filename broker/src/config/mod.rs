@@ -8,10 +8,10 @@
 
 pub mod cluster;
 pub mod connections;
-pub mod consumer_group;
 pub mod effective;
 pub mod kafka_broker;
 pub mod listener;
+pub mod properties;
 pub mod static_broker;
 pub mod topic;
 
@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 
-use crate::group::classic::GroupLimits;
-use crate::group::consumer::ConsumerGroupLimits;
+pub use crate::group::config::GroupConfig;
+pub use properties::ConfigError;
+use properties::{invalid, parse, parse_at_least_one};
 
 pub use cluster::{ClusterConfig, Voter};
 pub use connections::ConnectionLimits;
@@ -209,32 +210,6 @@ impl Cli {
     }
 }
 
-/// Why the configuration could not be loaded; printed before exiting.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The properties file could not be read or parsed.
-    #[error("cannot read properties file {path}: {reason}")]
-    File {
-        /// The file given with --config.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
-    },
-    /// `--override` without `=`.
-    #[error("--override expects KEY=VALUE, got '{0}'")]
-    BadOverride(String),
-    /// A key has a value of the wrong type or out of range.
-    #[error("invalid value '{value}' for {key}: {reason}")]
-    InvalidValue {
-        /// The Kafka key.
-        key: String,
-        /// The refused value.
-        value: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
-
 fn read_properties_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
     let file = std::fs::File::open(path).map_err(|e| ConfigError::File {
         path: path.to_path_buf(),
@@ -296,81 +271,6 @@ pub struct BrokerConfig {
     /// weir's static ones), as given: what DescribeConfigs reports as
     /// `STATIC_BROKER_CONFIG`.
     pub static_props: BTreeMap<String, String>,
-}
-
-/// Settings of the group coordinator, under Kafka's keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupConfig {
-    /// Session and rebalance limits (`group.*`).
-    pub limits: GroupLimits,
-    /// `offsets.topic.num.partitions`.
-    pub offsets_partitions: i32,
-    /// `offsets.topic.replication.factor`, capped at the brokers present.
-    pub offsets_replication_factor: i16,
-    /// `offset.metadata.max.bytes`.
-    pub metadata_max_bytes: usize,
-    /// `offsets.retention.minutes`, in ms.
-    pub offsets_retention_ms: i64,
-    /// `offsets.retention.check.interval.ms`.
-    pub offsets_retention_check_interval_ms: i64,
-    /// KIP-848 consumer group limits (`group.consumer.*`).
-    pub consumer: ConsumerGroupLimits,
-    /// Whether `group.coordinator.rebalance.protocols` enables the
-    /// consumer protocol.
-    pub consumer_protocol: bool,
-}
-
-impl GroupConfig {
-    fn from_properties(props: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
-        let positive = |key: &str, default: i64| -> Result<i64, ConfigError> {
-            let v: i64 = parse(props, key, default)?;
-            if v < 0 {
-                return Err(invalid(key, &v.to_string(), "must not be negative"));
-            }
-            Ok(v)
-        };
-        let offsets_partitions = positive("offsets.topic.num.partitions", 50)?;
-        if offsets_partitions < 1 {
-            return Err(invalid(
-                "offsets.topic.num.partitions",
-                "0",
-                "must be at least 1",
-            ));
-        }
-        let to_i32 = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
-        let (consumer, consumer_protocol) = consumer_group::parse_consumer_groups(props)?;
-        Ok(GroupConfig {
-            consumer,
-            consumer_protocol,
-            limits: GroupLimits {
-                min_session_timeout_ms: to_i32(positive("group.min.session.timeout.ms", 6_000)?),
-                max_session_timeout_ms: to_i32(positive(
-                    "group.max.session.timeout.ms",
-                    1_800_000,
-                )?),
-                initial_rebalance_delay_ms: to_i32(positive(
-                    "group.initial.rebalance.delay.ms",
-                    3_000,
-                )?),
-                max_size: usize::try_from(positive("group.max.size", i64::from(i32::MAX))?)
-                    .unwrap_or(usize::MAX),
-            },
-            offsets_partitions: to_i32(offsets_partitions),
-            offsets_replication_factor: i16::try_from(
-                positive("offsets.topic.replication.factor", 3)?.max(1),
-            )
-            .unwrap_or(i16::MAX),
-            metadata_max_bytes: usize::try_from(positive("offset.metadata.max.bytes", 4096)?)
-                .unwrap_or(usize::MAX),
-            offsets_retention_ms: positive("offsets.retention.minutes", 10_080)?
-                .saturating_mul(60_000),
-            offsets_retention_check_interval_ms: positive(
-                "offsets.retention.check.interval.ms",
-                600_000,
-            )?
-            .max(1),
-        })
-    }
 }
 
 const BROKER_KEYS: &[&str] = &[
@@ -464,7 +364,7 @@ impl BrokerConfig {
                 !BROKER_KEYS.contains(&k.as_str())
                     && !connections::KEYS.contains(&k.as_str())
                     && !cluster::KEYS.contains(&k.as_str())
-                    && !consumer_group::KEYS.contains(&k.as_str())
+                    && !crate::group::consumer::config::KEYS.contains(&k.as_str())
                     && !topic::TOPIC_CONFIGS
                         .iter()
                         .any(|d| d.broker_key == k.as_str())
@@ -559,44 +459,6 @@ fn topic_defaults(
         }
     }
     Ok(out)
-}
-
-fn parse<T: std::str::FromStr>(
-    props: &BTreeMap<String, String>,
-    key: &str,
-    default: T,
-) -> Result<T, ConfigError> {
-    match props.get(key) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| invalid(key, v, "wrong type or out of range")),
-    }
-}
-
-/// Parses `key` (or takes `default`) and refuses values below 1.
-fn parse_at_least_one<T>(
-    props: &BTreeMap<String, String>,
-    key: &str,
-    default: T,
-) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + From<u8> + ToString,
-{
-    let v = parse(props, key, default)?;
-    if v < T::from(1) {
-        return Err(invalid(key, &v.to_string(), "must be at least 1"));
-    }
-    Ok(v)
-}
-
-fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::InvalidValue {
-        key: key.to_string(),
-        value: value.to_string(),
-        reason: reason.into(),
-    }
 }
 
 #[cfg(test)]

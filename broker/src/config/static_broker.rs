@@ -346,7 +346,7 @@ mod tests {
             .iter()
             .chain(super::super::connections::KEYS)
             .chain(super::super::cluster::KEYS)
-            .chain(super::super::consumer_group::KEYS);
+            .chain(crate::group::consumer::config::KEYS);
         let missing: Vec<&&str> = read
             .filter(|k| !k.starts_with("weir.") && by_name(k).is_none())
             .collect();

@@ -12,6 +12,7 @@
 //! broker becomes its leader and forgets its groups when it stops being one.
 
 pub mod classic;
+pub mod config;
 pub mod consumer;
 pub mod expiry;
 pub mod loading;
@@ -26,12 +27,12 @@ use kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
 
 use crate::broker::Broker;
-use crate::config::GroupConfig;
 use crate::controller::decisions::request::ControllerRequest;
 use crate::controller::decisions::topics::{NewTopic, TopicDefaults};
 use crate::controller::Rejection;
 use crate::time::now_ms;
 use classic::{Delivery, Group, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
+use config::GroupConfig;
 pub use persistence::Durable;
 use persistence::{group_record, group_value, member_values, offset_record};
 use records::{MemberValue, OffsetValue};

@@ -9,6 +9,7 @@
 
 pub mod assignor;
 pub mod classic;
+pub mod config;
 pub(super) mod coordinator;
 pub mod reconcile;
 pub mod records;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{invalid, parse, ConfigError};
+use crate::config::properties::{invalid, parse, ConfigError};
 use crate::group::consumer::assignor::Assignor;
 use crate::group::consumer::ConsumerGroupLimits;
 
