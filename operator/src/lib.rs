@@ -13,5 +13,5 @@ pub mod crd;
 pub mod http;
 pub mod kafka;
 pub mod metrics;
-pub mod rebalance;
+pub mod placement;
 pub mod topic;

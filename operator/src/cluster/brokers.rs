@@ -11,7 +11,7 @@ use kube::ResourceExt;
 
 use super::live_config::{self, LiveChange};
 use super::names;
-use super::scale::{Decision, Purpose, Step};
+use super::scale::{Decision, Step};
 use crate::crd::KafkaCluster;
 use crate::kafka::cluster::{ClusterView, FOLLOWER_THROTTLED_REPLICAS, LEADER_THROTTLED_REPLICAS};
 use crate::kafka::{AdminClient, KafkaError};
@@ -175,59 +175,4 @@ pub async fn apply_live_config(cluster: &KafkaCluster, via: i32) -> Result<LiveC
         admin.alter_broker_configs(None, &ops).await?;
     }
     Ok(change)
-}
-
-/// The operation a scale decision amounts to, for status.
-pub fn operation(
-    decision: &Decision,
-    current: i32,
-) -> Option<(&'static str, &'static str, String)> {
-    let list = |ids: &[i32]| {
-        ids.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let leaving = list(&decision.cordon);
-    Some(match &decision.step {
-        Step::Joining(ids) => (
-            "ScaleUp",
-            "Joining",
-            format!("waiting for broker(s) {} to register", list(ids)),
-        ),
-        Step::Move(Purpose::Rebalance, m) => (
-            "ScaleUp",
-            "Rebalancing",
-            format!("moving {} partition(s) onto the added brokers", m.len()),
-        ),
-        Step::Moving(Purpose::Rebalance, n) => (
-            "ScaleUp",
-            "Rebalancing",
-            format!("{n} partition(s) moving onto the added brokers"),
-        ),
-        Step::Move(Purpose::Drain, m) => (
-            "ScaleDown",
-            "Draining",
-            format!("moving {} partition(s) off broker(s) {leaving}", m.len()),
-        ),
-        Step::Moving(Purpose::Drain, n) => (
-            "ScaleDown",
-            "Draining",
-            format!("{n} partition(s) moving off broker(s) {leaving}"),
-        ),
-        Step::Waiting(Purpose::Rebalance, why) => ("ScaleUp", "Rebalancing", why.clone()),
-        Step::Waiting(Purpose::Drain, why) => ("ScaleDown", "Draining", why.clone()),
-        Step::Unregister(ids) => (
-            "ScaleDown",
-            "Unregistering",
-            format!("unregistering removed broker(s) {}", list(ids)),
-        ),
-        Step::Refused(why) => ("ScaleDown", "Refused", why.clone()),
-        Step::Steady if decision.replicas < current => (
-            "ScaleDown",
-            "Shrinking",
-            format!("broker(s) {leaving} hold no replica; removing them",),
-        ),
-        Step::Steady => return None,
-    })
 }

@@ -16,6 +16,7 @@ pub mod health;
 pub mod live_config;
 pub mod names;
 pub mod observe;
+pub mod rebalance;
 pub mod roll;
 pub mod scale;
 pub mod status;
@@ -319,7 +320,7 @@ async fn operate(
     current: Option<i32>,
 ) -> Option<OperationStatus> {
     let current = current.unwrap_or(cluster.spec.replicas);
-    let (kind, phase, message) = brokers::operation(decision, current)?.clone();
+    let (kind, phase, message) = scale::operation(decision, current)?.clone();
     let op = |message: String| {
         Some(OperationStatus {
             kind: kind.into(),

@@ -12,8 +12,8 @@
 //!
 //! Pure: [`decide`] says what to do, the reconcile does it.
 
+use super::rebalance::{self, BrokerSlot, PartitionLoad, PlannedMove};
 use crate::kafka::cluster::ClusterView;
-use crate::rebalance::{self, BrokerSlot, PartitionLoad, PlannedMove};
 
 /// Why replicas move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +233,61 @@ fn loads(view: &ClusterView) -> Vec<PartitionLoad> {
             size: 1,
         })
         .collect()
+}
+
+/// The operation a scale decision amounts to, for status.
+pub fn operation(
+    decision: &Decision,
+    current: i32,
+) -> Option<(&'static str, &'static str, String)> {
+    let list = |ids: &[i32]| {
+        ids.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let leaving = list(&decision.cordon);
+    Some(match &decision.step {
+        Step::Joining(ids) => (
+            "ScaleUp",
+            "Joining",
+            format!("waiting for broker(s) {} to register", list(ids)),
+        ),
+        Step::Move(Purpose::Rebalance, m) => (
+            "ScaleUp",
+            "Rebalancing",
+            format!("moving {} partition(s) onto the added brokers", m.len()),
+        ),
+        Step::Moving(Purpose::Rebalance, n) => (
+            "ScaleUp",
+            "Rebalancing",
+            format!("{n} partition(s) moving onto the added brokers"),
+        ),
+        Step::Move(Purpose::Drain, m) => (
+            "ScaleDown",
+            "Draining",
+            format!("moving {} partition(s) off broker(s) {leaving}", m.len()),
+        ),
+        Step::Moving(Purpose::Drain, n) => (
+            "ScaleDown",
+            "Draining",
+            format!("{n} partition(s) moving off broker(s) {leaving}"),
+        ),
+        Step::Waiting(Purpose::Rebalance, why) => ("ScaleUp", "Rebalancing", why.clone()),
+        Step::Waiting(Purpose::Drain, why) => ("ScaleDown", "Draining", why.clone()),
+        Step::Unregister(ids) => (
+            "ScaleDown",
+            "Unregistering",
+            format!("unregistering removed broker(s) {}", list(ids)),
+        ),
+        Step::Refused(why) => ("ScaleDown", "Refused", why.clone()),
+        Step::Steady if decision.replicas < current => (
+            "ScaleDown",
+            "Shrinking",
+            format!("broker(s) {leaving} hold no replica; removing them",),
+        ),
+        Step::Steady => return None,
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! codecs): what the operator needs to manage topics through the standard
 //! Kafka APIs, so it works against any Kafka-compatible cluster.
 
+use crate::placement::BrokerSlot;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -85,8 +86,8 @@ pub struct TopicState {
     pub configs: BTreeMap<String, String>,
     /// Replicas of each partition, by partition index.
     pub assignments: Vec<Vec<i32>>,
-    /// Live brokers of the cluster.
-    pub brokers: Vec<i32>,
+    /// Live brokers of the cluster, with their racks.
+    pub brokers: Vec<BrokerSlot>,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -240,7 +241,14 @@ impl AdminClient {
         assignments.sort();
         Ok(Some(TopicState {
             assignments: assignments.into_iter().map(|(_, r)| r).collect(),
-            brokers: metadata.brokers.iter().map(|b| b.node_id.0).collect(),
+            brokers: metadata
+                .brokers
+                .iter()
+                .map(|b| BrokerSlot {
+                    id: b.node_id.0,
+                    rack: b.rack.as_ref().map(|r| r.to_string()),
+                })
+                .collect(),
             topic_id: t.topic_id.to_string(),
             partitions: i32::try_from(t.partitions.len()).unwrap_or(i32::MAX),
             replication_factor,

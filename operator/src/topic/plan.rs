@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::kafka::TopicState;
+use crate::placement::{BrokerSlot, Placement};
 
 /// One admin call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,12 +107,14 @@ pub fn plan(
     Ok(steps)
 }
 
-/// New replicas for every partition at `rf`: a higher factor adds, to
-/// each partition, the brokers holding the fewest replicas of the topic; a
-/// lower one drops replicas from the end, keeping the preferred leader.
+/// New replicas for every partition at `rf`, placed as the cluster's
+/// rebalancing places them (`crate::placement`): a higher factor adds to
+/// each partition a broker in a rack it does not use yet, least loaded
+/// first; a lower one drops a replica whose rack another shares, else the
+/// last, never the preferred leader.
 pub fn replica_targets(
     assignments: &[Vec<i32>],
-    brokers: &[i32],
+    brokers: &[BrokerSlot],
     rf: i32,
 ) -> Result<Vec<(i32, Vec<i32>)>, Refusal> {
     let wanted = usize::try_from(rf).map_err(|_| Refusal::BadReplicationFactor(rf))?;
@@ -121,27 +124,22 @@ pub fn replica_targets(
             brokers: brokers.len(),
         });
     }
-    let mut load: BTreeMap<i32, usize> = brokers.iter().map(|b| (*b, 0)).collect();
-    for r in assignments.iter().flatten() {
-        if let Some(n) = load.get_mut(r) {
-            *n += 1;
-        }
-    }
+    let mut placement = Placement::new(brokers, assignments);
     let mut out = Vec::new();
     for (index, replicas) in assignments.iter().enumerate() {
         let mut target = replicas.clone();
-        target.truncate(wanted);
+        while target.len() > wanted {
+            let Some(at) = placement.to_drop(&target) else {
+                break;
+            };
+            placement.remove(target.remove(at));
+        }
         while target.len() < wanted {
-            let Some(next) = load
-                .iter()
-                .filter(|(b, _)| !target.contains(b))
-                .min_by_key(|(b, n)| (**n, **b))
-                .map(|(b, _)| *b)
-            else {
+            let Some(next) = placement.destination(&target, None) else {
                 break;
             };
             target.push(next);
-            *load.entry(next).or_default() += 1;
+            placement.add(next);
         }
         if target != *replicas {
             out.push((i32::try_from(index).unwrap_or(i32::MAX), target));
@@ -164,14 +162,28 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             assignments: (0..partitions).map(|p| vec![p % 3]).collect(),
-            brokers: vec![0],
+            brokers: slots(&[(0, None)]),
         }
+    }
+
+    fn slots(brokers: &[(i32, Option<&str>)]) -> Vec<BrokerSlot> {
+        brokers
+            .iter()
+            .map(|(id, rack)| BrokerSlot {
+                id: *id,
+                rack: rack.map(str::to_string),
+            })
+            .collect()
+    }
+
+    fn plain(ids: &[i32]) -> Vec<BrokerSlot> {
+        slots(&ids.iter().map(|id| (*id, None)).collect::<Vec<_>>())
     }
 
     #[test]
     fn a_new_replication_factor_reassigns_spreading_the_added_replicas() {
         let assignments = vec![vec![0, 1], vec![1, 2], vec![2, 0], vec![0, 1]];
-        let up = replica_targets(&assignments, &[0, 1, 2, 3], 3).unwrap();
+        let up = replica_targets(&assignments, &plain(&[0, 1, 2, 3]), 3).unwrap();
         assert_eq!(up.len(), 4);
         let on_3 = up.iter().filter(|(_, r)| r.contains(&3)).count();
         assert!(
@@ -181,12 +193,26 @@ mod tests {
         assert!(up
             .iter()
             .all(|(p, r)| r[..2] == assignments[*p as usize][..]));
-        let down = replica_targets(&assignments, &[0, 1, 2, 3], 1).unwrap();
+        let down = replica_targets(&assignments, &plain(&[0, 1, 2, 3]), 1).unwrap();
         assert_eq!(
             down,
             vec![(0, vec![0]), (1, vec![1]), (2, vec![2]), (3, vec![0])]
         );
-        assert!(replica_targets(&assignments, &[0, 1], 3).is_err());
+        assert!(replica_targets(&assignments, &plain(&[0, 1]), 3).is_err());
+    }
+
+    #[test]
+    fn a_new_replication_factor_spreads_replicas_over_racks() {
+        let brokers = slots(&[
+            (0, Some("a")),
+            (1, Some("a")),
+            (2, Some("b")),
+            (3, Some("b")),
+        ]);
+        let up = replica_targets(&[vec![0], vec![1]], &brokers, 2).unwrap();
+        assert_eq!(up, vec![(0, vec![0, 2]), (1, vec![1, 3])]);
+        let down = replica_targets(&[vec![0, 1, 2]], &brokers, 2).unwrap();
+        assert_eq!(down, vec![(0, vec![0, 2])], "the rack duplicate goes");
     }
 
     fn configs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -8,14 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A broker that may hold replicas.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerSlot {
-    /// Its node id.
-    pub id: i32,
-    /// Its `broker.rack`, if any.
-    pub rack: Option<String>,
-}
+pub use crate::placement::BrokerSlot;
+use crate::placement::Placement;
 
 /// A partition as it is now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,53 +56,6 @@ pub enum PlanError {
     },
 }
 
-struct State<'a> {
-    brokers: &'a [BrokerSlot],
-    /// Replicas per broker as planned so far.
-    load: BTreeMap<i32, usize>,
-}
-
-impl State<'_> {
-    fn rack(&self, id: i32) -> Option<&str> {
-        self.brokers
-            .iter()
-            .find(|b| b.id == id)
-            .and_then(|b| b.rack.as_deref())
-    }
-
-    /// Racks used by `replicas` other than the one at `skip`.
-    fn racks_of(&self, replicas: &[i32], skip: Option<usize>) -> BTreeSet<String> {
-        replicas
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != skip)
-            .filter_map(|(_, r)| self.rack(*r).map(str::to_string))
-            .collect()
-    }
-
-    /// The best broker to take the replica at `at` of `replicas`: not
-    /// already holding the partition, in a rack the partition does not use
-    /// yet when there is one, then the least loaded, then the lowest id.
-    fn destination(&self, replicas: &[i32], at: usize) -> Option<i32> {
-        let used = self.racks_of(replicas, Some(at));
-        self.brokers
-            .iter()
-            .filter(|b| !replicas.contains(&b.id))
-            .min_by_key(|b| {
-                let rack_clash = b.rack.as_ref().is_some_and(|r| used.contains(r));
-                (rack_clash, self.load.get(&b.id).copied().unwrap_or(0), b.id)
-            })
-            .map(|b| b.id)
-    }
-
-    fn shift(&mut self, from: i32, to: i32) {
-        if let Some(n) = self.load.get_mut(&from) {
-            *n = n.saturating_sub(1);
-        }
-        *self.load.entry(to).or_default() += 1;
-    }
-}
-
 /// Plans the moves: first every replica on a broker outside `brokers`,
 /// then, while one broker holds two replicas more than another, the
 /// smallest replica that can go from the fullest to the emptiest without
@@ -129,16 +76,8 @@ pub fn plan(
             });
         }
     }
-    let mut state = State {
-        brokers,
-        load: ids.iter().map(|id| (*id, 0)).collect(),
-    };
     let mut assigned: Vec<Vec<i32>> = partitions.iter().map(|p| p.replicas.clone()).collect();
-    for replicas in &assigned {
-        for r in replicas.iter().filter(|r| ids.contains(r)) {
-            *state.load.entry(*r).or_default() += 1;
-        }
-    }
+    let mut state = Placement::new(brokers, &assigned);
     // Drain: replicas on brokers that go, biggest partitions first so they
     // get the emptiest brokers.
     let mut order: Vec<usize> = (0..partitions.len()).collect();
@@ -148,9 +87,9 @@ pub fn plan(
             if ids.contains(&assigned[i][at]) {
                 continue;
             }
-            if let Some(to) = state.destination(&assigned[i], at) {
+            if let Some(to) = state.destination(&assigned[i], Some(at)) {
                 assigned[i][at] = to;
-                *state.load.entry(to).or_default() += 1;
+                state.add(to);
             }
         }
     }
@@ -170,7 +109,7 @@ pub fn plan(
 }
 
 fn balance_replicas(
-    state: &mut State<'_>,
+    state: &mut Placement<'_>,
     partitions: &[PartitionLoad],
     assigned: &mut [Vec<i32>],
 ) {
