@@ -60,7 +60,8 @@ fn remove_stale() {
 impl Isolation {
     /// Makes the namespace and its links, or says why it cannot: `None`
     /// with the reason printed when this process is not root (a developer's
-    /// unprivileged run), a panic when root cannot (CI must run it).
+    /// unprivileged run), a panic when root cannot or when `CI=true` (CI
+    /// must run it).
     pub fn create_or_skip() -> Option<Isolation> {
         let uid = std::fs::read_to_string("/proc/self/status")
             .ok()
@@ -71,7 +72,13 @@ impl Isolation {
             })
             .unwrap_or_default();
         if uid != "0" {
-            println!("skipped: network namespaces need root (bash .ci/run runs as root)");
+            let reason = "network namespaces need root (bash .ci/run runs as root)";
+            // CI must run it: a missing prerequisite there is a failure.
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "under CI=true: {reason}"
+            );
+            println!("skipped: {reason}");
             return None;
         }
         remove_stale();

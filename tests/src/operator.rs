@@ -68,19 +68,21 @@ impl Operator {
         }
     }
 
-    /// Sends SIGTERM and waits for the exit.
+    /// Sends SIGTERM and waits for the exit, failing unless it comes within
+    /// a pod's default termination grace period (30 s): after that the
+    /// kubelet would SIGKILL it.
     pub fn terminate_and_wait(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
             assert!(
                 Instant::now() < deadline,
-                "the operator did not exit after SIGTERM:\n{}",
+                "the operator did not exit within the 30 s grace period after SIGTERM:\n{}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(100));

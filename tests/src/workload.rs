@@ -39,6 +39,13 @@ pub struct Outcome {
 pub struct Verdict {
     /// Records acknowledged.
     pub acknowledged: usize,
+    /// Records sent (acknowledged or failed).
+    pub sent: usize,
+    /// Records whose delivery failed.
+    pub failed: usize,
+    /// Acknowledged records among the last fifth sent: writes were
+    /// acknowledged again after the fault, not only before it.
+    pub acknowledged_at_end: usize,
     /// Acknowledged records not found.
     pub lost: usize,
     /// Values stored more than once.
@@ -47,7 +54,26 @@ pub struct Verdict {
     pub moved: usize,
 }
 
+/// The number in a workload value (`record-N`).
+fn record_number(value: &str) -> Option<usize> {
+    value.rsplit('-').next()?.parse().ok()
+}
+
 impl Outcome {
+    /// Records sent: acknowledged or failed.
+    pub fn sent(&self) -> usize {
+        self.acked.len() + self.failed
+    }
+
+    /// Acknowledged records among the last fifth of those sent.
+    pub fn acknowledged_at_end(&self) -> usize {
+        let from = self.sent() * 4 / 5;
+        self.acked
+            .keys()
+            .filter(|v| record_number(v).is_some_and(|n| n >= from))
+            .count()
+    }
+
     /// Reads what a producer in another process wrote, one line per
     /// record: `acked VALUE PARTITION OFFSET` or `failed VALUE ERROR`.
     pub fn from_lines(text: &str) -> Outcome {
@@ -170,10 +196,20 @@ fn produce(
     outcome
 }
 
-/// Fails the test unless something was acknowledged and no acknowledged
-/// record was lost, duplicated or found at another offset.
+/// Fails the test unless writes were acknowledged until the end of the run
+/// (records of its last fifth, so after the fault, not only before it),
+/// at most a quarter of the deliveries failed, and no acknowledged record
+/// was lost, duplicated or found at another offset.
 pub fn assert_nothing_lost(verdict: &Verdict) {
     assert!(verdict.acknowledged > 0, "{verdict:?}");
+    assert!(
+        verdict.acknowledged_at_end > 0,
+        "no write of the run's last fifth was acknowledged: {verdict:?}"
+    );
+    assert!(
+        verdict.failed * 4 <= verdict.sent,
+        "more than a quarter of the deliveries failed: {verdict:?}"
+    );
     assert_eq!(
         (verdict.lost, verdict.duplicated, verdict.moved),
         (0, 0, 0),
@@ -236,6 +272,8 @@ pub fn verify_above_log_start(
     within: Duration,
     log_start: &HashMap<i32, i64>,
 ) -> Verdict {
+    let sent = outcome.sent();
+    let acknowledged_at_end = outcome.acknowledged_at_end();
     let kept: HashMap<String, (i32, i64)> = outcome
         .acked
         .iter()
@@ -281,13 +319,18 @@ pub fn verify_above_log_start(
         .count();
     let verdict = Verdict {
         acknowledged: outcome.acked.len(),
+        sent,
+        failed: outcome.failed,
+        acknowledged_at_end,
         lost,
         duplicated,
         moved,
     };
     println!(
-        "acknowledged {}, lost {}, duplicated {}, moved {}, failed deliveries {} {:?}",
+        "sent {}, acknowledged {} ({} of the last fifth), lost {}, duplicated {}, moved {}, failed deliveries {} {:?}",
+        verdict.sent,
         verdict.acknowledged,
+        verdict.acknowledged_at_end,
         verdict.lost,
         verdict.duplicated,
         verdict.moved,
@@ -370,5 +413,30 @@ impl Tail {
 impl Drop for Tail {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(acked: &[usize], failed: usize) -> Outcome {
+        Outcome {
+            acked: acked
+                .iter()
+                .map(|n| (format!("record-{n}"), (0, *n as i64)))
+                .collect(),
+            failed,
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_run_whose_writes_stopped_being_acknowledged_has_none_at_its_end() {
+        let stopped = outcome(&(0..60).collect::<Vec<_>>(), 40);
+        assert_eq!(stopped.sent(), 100);
+        assert_eq!(stopped.acknowledged_at_end(), 0);
+        let recovered = outcome(&(0..60).chain(90..100).collect::<Vec<_>>(), 30);
+        assert_eq!(recovered.acknowledged_at_end(), 10);
     }
 }

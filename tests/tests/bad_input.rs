@@ -131,11 +131,13 @@ fn sized(body: BytesMut) -> BytesMut {
     frame
 }
 
+/// That the decoder allocates nothing for such counts is proven where it
+/// can be seen, by counting allocations (`broker/tests/decoder_allocations.rs`);
+/// here, that the real broker closes such connections and serves on.
 #[tokio::test]
-async fn an_array_count_beyond_its_frame_is_refused_before_anything_is_allocated() {
+async fn an_array_count_beyond_its_frame_closes_the_connection_and_the_broker_serves_on() {
     let broker = Broker::start();
     seeded(&broker, "safe").await;
-    let before = broker.peak_resident_kib();
 
     // LeaveGroup v3: group id, then a members array claiming i32::MAX entries.
     let mut body = BytesMut::new();
@@ -184,11 +186,6 @@ async fn an_array_count_beyond_its_frame_is_refused_before_anything_is_allocated
         );
     }
     still_serving(&broker, "safe");
-    let after = broker.peak_resident_kib();
-    assert!(
-        after < before + 64 * 1024,
-        "peak resident memory grew from {before} KiB to {after} KiB"
-    );
 }
 
 fn zigzag(out: &mut Vec<u8>, v: i64) {

@@ -104,8 +104,17 @@ fn a_broker_outside_the_voters_follows_the_quorum_as_a_learner() {
 fn restarting_with_another_voter_set_is_refused_and_changes_nothing() {
     // With the cluster id given, only the voter check can notice.
     let mut cluster = Cluster::start(3, 3, &["--cluster-id", "weir-voters-test"]);
+    let voters = cluster
+        .brokers
+        .iter()
+        .enumerate()
+        .map(|(id, b)| format!("{id}@{}:{}", b.internal_host, b.internal_port))
+        .collect::<Vec<_>>()
+        .join(",");
     let broker = &mut cluster.brokers[2];
     broker.stop();
+    let dir = broker.data_dir();
+    let before = files_under(&dir);
     let alone = format!("2@127.0.0.1:{}", broker.internal_port);
     broker.set_arg("--controller-voters", &alone);
     broker.launch();
@@ -117,6 +126,35 @@ fn restarting_with_another_voter_set_is_refused_and_changes_nothing() {
         log.contains("was formed with voters 0,1,2"),
         "no clear reason in the log:\n{log}"
     );
+    assert!(
+        files_under(&dir) == before,
+        "the refused start changed the data directory"
+    );
+    // With its own voters again it starts and rejoins as before.
+    let broker = &mut cluster.brokers[2];
+    broker.set_arg("--controller-voters", &voters);
+    broker.start_again();
+    cluster.wait_until("broker 2 rejoins", Duration::from_secs(30), |c| {
+        c.view_from(0).is_some_and(|v| v.brokers.contains(&2))
+    });
+}
+
+/// Every file under `dir` with its contents.
+fn files_under(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).expect("data dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("file");
+                out.insert(path, bytes);
+            }
+        }
+    }
+    out
 }
 
 #[test]

@@ -146,6 +146,35 @@ async fn garbage_after_the_last_batch_is_truncated_and_the_log_keeps_serving() {
 #[tokio::test]
 async fn a_clean_restart_keeps_topics_configs_and_data() {
     let mut broker = Broker::start();
+    // A topic config and a dynamic broker config, both in the metadata log.
+    let mut client = broker.raw();
+    let created: kafka_protocol::messages::CreateTopicsResponse = client.call(
+        kafka_protocol::messages::ApiKey::CreateTopics,
+        5,
+        &kafka_protocol::messages::CreateTopicsRequest::default()
+            .with_timeout_ms(30_000)
+            .with_topics(vec![
+                kafka_protocol::messages::create_topics_request::CreatableTopic::default()
+                    .with_name(kafka_protocol::messages::TopicName(
+                        kafka_protocol::protocol::StrBytes::from_static_str("kept"),
+                    ))
+                    .with_num_partitions(2)
+                    .with_replication_factor(1)
+                    .with_configs(vec![
+                        kafka_protocol::messages::create_topics_request::CreatableTopicConfig::default()
+                            .with_name(kafka_protocol::protocol::StrBytes::from_static_str(
+                                "retention.ms",
+                            ))
+                            .with_value(Some(kafka_protocol::protocol::StrBytes::from_static_str(
+                                "123456",
+                            ))),
+                    ]),
+            ]),
+    );
+    assert_eq!(created.topics[0].error_code, 0, "{created:?}");
+    let set = client.alter_configs(4, "", &[("log.retention.bytes", 0, Some("7777777"))]);
+    assert_eq!(set.error_code, 0, "{set:?}");
+    drop(client);
     let producer = broker.producer(&[]);
     producer
         .send(
@@ -159,4 +188,26 @@ async fn a_clean_restart_keeps_topics_configs_and_data() {
     broker.start_again();
     let got = broker.read_partition("kept", 0, Offset::Beginning, 1);
     assert_eq!(weir_e2e::payloads(&got), vec![(0, b"one".to_vec())]);
+    let metadata = broker
+        .consumer()
+        .fetch_metadata(Some("kept"), Duration::from_secs(10))
+        .expect("metadata");
+    assert_eq!(
+        metadata.topics()[0].partitions().len(),
+        2,
+        "the topic kept its partitions"
+    );
+    let mut client = broker.raw();
+    let topic = client.describe_configs(2, "kept", Some(&["retention.ms"]));
+    assert_eq!(
+        topic.configs[0].value.as_deref(),
+        Some("123456"),
+        "the topic config"
+    );
+    let cluster = client.describe_configs(4, "0", Some(&["log.retention.bytes"]));
+    assert_eq!(
+        cluster.configs[0].value.as_deref(),
+        Some("7777777"),
+        "the dynamic broker config"
+    );
 }

@@ -67,11 +67,25 @@ fn fill(cluster: &Cluster, topic: &str, batches: usize) -> u64 {
 #[test]
 fn a_throttled_move_replicates_within_the_throttle() {
     let cluster = Cluster::start(4, 3, &[]);
-    create_on(&cluster, "heavy", &[0, 1, 2]);
-    let bytes = fill(&cluster, "heavy", 60);
     // 1 MB/s for every broker (the cluster default), both sides, on every
     // replica of the topic that is out of sync.
     const RATE: u64 = 1_000_000;
+    // The control: the same move unthrottled goes faster than the throttle
+    // allows, so the bound below fails if the throttle does nothing.
+    create_on(&cluster, "light", &[0, 1, 2]);
+    let free_bytes = fill(&cluster, "light", 60);
+    let started = Instant::now();
+    assert_eq!(cluster.reassign(0, "light", Some(&[1, 2, 3])), 0);
+    wait_replicas(&cluster, "light", &[1, 2, 3], Duration::from_secs(60));
+    let free_rate = free_bytes as f64 / started.elapsed().as_secs_f64();
+    println!("unthrottled: {free_rate:.0} B/s");
+    assert!(
+        free_rate > 2.0 * RATE as f64,
+        "the unthrottled move ({free_rate:.0} B/s) is too slow to tell a throttle from none"
+    );
+
+    create_on(&cluster, "heavy", &[0, 1, 2]);
+    let bytes = fill(&cluster, "heavy", 60);
     for key in [
         "leader.replication.throttled.rate",
         "follower.replication.throttled.rate",

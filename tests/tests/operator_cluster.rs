@@ -70,15 +70,17 @@ fn ready(env: &KubeEnv, cluster: &str, within: Duration) -> serde_json::Value {
     })
 }
 
-/// Replicas of every partition of `topic`, as a client sees them.
-fn replicas(bootstrap: &str, topic: &str) -> Vec<Vec<i32>> {
+/// Replicas of every partition of `topic`, as a client sees them; `None`
+/// when the metadata cannot be read or does not list exactly `partitions`
+/// partitions, so a failed call never passes for an empty topic.
+fn replicas(bootstrap: &str, topic: &str, partitions: usize) -> Option<Vec<Vec<i32>>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
         .expect("metadata client");
-    let Ok(md) = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
-        return vec![];
-    };
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .ok()?;
     let mut out: Vec<(i32, Vec<i32>)> = md
         .topics()
         .iter()
@@ -89,7 +91,37 @@ fn replicas(bootstrap: &str, topic: &str) -> Vec<Vec<i32>> {
         })
         .collect();
     out.sort();
-    out.into_iter().map(|(_, r)| r).collect()
+    (out.len() == partitions).then(|| out.into_iter().map(|(_, r)| r).collect())
+}
+
+/// [`replicas`], failing the test when the metadata cannot be read.
+fn replicas_now(bootstrap: &str, topic: &str, partitions: usize) -> Vec<Vec<i32>> {
+    replicas(bootstrap, topic, partitions)
+        .unwrap_or_else(|| panic!("no metadata listing the {partitions} partitions of {topic}"))
+}
+
+/// How many of `cluster`'s first `brokers` broker pods are missing or not
+/// Ready right now.
+fn brokers_down(env: &KubeEnv, cluster: &str, brokers: usize) -> usize {
+    let Some(pods) = env.get("pods") else {
+        return 0;
+    };
+    let ready = (0..brokers)
+        .filter(|i| {
+            let name = format!("{cluster}-broker-{i}");
+            pods["items"].as_array().is_some_and(|items| {
+                items.iter().any(|p| {
+                    p["metadata"]["name"] == name.as_str()
+                        && p["metadata"]["deletionTimestamp"].is_null()
+                        && p["status"]["conditions"].as_array().is_some_and(|cs| {
+                            cs.iter()
+                                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                        })
+                })
+            })
+        })
+        .count();
+    brokers - ready
 }
 
 fn ids(value: &serde_json::Value) -> Vec<i64> {
@@ -146,7 +178,7 @@ fn installed_from_the_chart_three_brokers_form_one_cluster_and_outlive_the_opera
     let traffic = Traffic::start("demo", "orders", 6, 3);
     std::thread::sleep(Duration::from_secs(5));
     // Every partition is replicated over the three brokers of one cluster.
-    for r in replicas(&bootstrap("demo"), "orders") {
+    for r in replicas_now(&bootstrap("demo"), "orders", 6) {
         let mut r = r.clone();
         r.sort_unstable();
         assert_eq!(r, vec![0, 1, 2]);
@@ -185,11 +217,8 @@ fn scaling_up_rebalances_onto_new_brokers_and_scaling_down_drains_them_first() {
     // 3 → 5: the new brokers join and get a fair share of the replicas.
     set_replicas(&env, "demo", 5);
     let holds_share = |broker: i32| {
-        replicas(&bootstrap("demo"), "orders")
-            .iter()
-            .filter(|r| r.contains(&broker))
-            .count()
-            >= 4
+        replicas(&bootstrap("demo"), "orders", 10)
+            .is_some_and(|rs| rs.iter().filter(|r| r.contains(&broker)).count() >= 4)
     };
     let scaled = env.wait_for("kafkacluster/demo", Duration::from_secs(300), |c| {
         KubeEnv::is_true(c, "Ready")
@@ -202,7 +231,7 @@ fn scaling_up_rebalances_onto_new_brokers_and_scaling_down_drains_them_first() {
         "scaled up: {}",
         serde_json::to_string_pretty(&scaled["status"]).unwrap_or_default()
     );
-    let after_up = replicas(&bootstrap("demo"), "orders");
+    let after_up = replicas_now(&bootstrap("demo"), "orders", 10);
     for new in [3, 4] {
         let held = after_up.iter().filter(|r| r.contains(&new)).count();
         assert!(
@@ -253,7 +282,7 @@ fn scaling_up_rebalances_onto_new_brokers_and_scaling_down_drains_them_first() {
         "scaled down: {}",
         serde_json::to_string_pretty(&shrunk["status"]).unwrap_or_default()
     );
-    for r in replicas(&bootstrap("demo"), "orders") {
+    for r in replicas_now(&bootstrap("demo"), "orders", 10) {
         assert!(r.iter().all(|b| *b < 3), "{r:?}");
     }
     assert!(env.get("pod/demo-broker-4").is_none() && env.get("pod/demo-broker-3").is_none());
@@ -288,9 +317,17 @@ fn versions_and_static_configs_roll_one_broker_at_a_time_controller_last_and_liv
     std::thread::sleep(Duration::from_secs(3));
 
     env.apply(&cluster_yaml("demo", 3, "0.2.0", &[]));
+    // Sampled on every poll of the roll: the most broker pods down at once.
+    let most_down = std::cell::Cell::new(0);
     let rolled = env.wait_for("kafkacluster/demo", Duration::from_secs(400), |c| {
+        most_down.set(most_down.get().max(brokers_down(&env, "demo", 3)));
         KubeEnv::is_true(c, "Ready") && c["status"]["version"] == "0.2.0"
     });
+    assert_eq!(
+        most_down.get(),
+        1,
+        "one broker at a time is down during the roll (and the sampling saw one)"
+    );
     println!(
         "rolled: {}",
         serde_json::to_string_pretty(&rolled["status"]).unwrap_or_default()
@@ -445,9 +482,8 @@ fn a_kafka_topic_changes_its_replication_factor_by_reassignment() {
     env.apply(&topic_yaml(3));
     let grown = env.wait_for("kafkatopic/events", Duration::from_secs(240), |t| {
         KubeEnv::is_true(t, "Ready")
-            && replicas(&bootstrap("demo"), "events")
-                .iter()
-                .all(|r| r.len() == 3)
+            && replicas(&bootstrap("demo"), "events", 4)
+                .is_some_and(|rs| rs.iter().all(|r| r.len() == 3))
     });
     println!(
         "{}",
@@ -458,9 +494,8 @@ fn a_kafka_topic_changes_its_replication_factor_by_reassignment() {
     env.apply(&topic_yaml(2));
     env.wait_for("kafkatopic/events", Duration::from_secs(240), |t| {
         KubeEnv::is_true(t, "Ready")
-            && replicas(&bootstrap("demo"), "events")
-                .iter()
-                .all(|r| r.len() == 2)
+            && replicas(&bootstrap("demo"), "events", 4)
+                .is_some_and(|rs| rs.iter().all(|r| r.len() == 2))
     });
     traffic.finish();
 }

@@ -99,44 +99,34 @@ async fn records_go_to_the_partition_they_were_sent_to() {
     }
 }
 
+/// A fetch that finds nothing waits at the broker (up to its two-minute
+/// `max_wait_ms`), and a record produced meanwhile ends the wait: it is
+/// answered with that record long before its own deadline would answer it.
 #[tokio::test]
 async fn a_waiting_fetch_gets_records_produced_after_it_started() {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+
     let broker = Broker::start();
     create(&broker, "longpoll", 1).await;
-    // The reader says when a poll came back empty: its next fetch then
-    // waits at the broker for records that do not exist yet.
-    let (polled_empty, first_empty_poll) = std::sync::mpsc::channel();
-    let reader = {
-        let bootstrap = broker.bootstrap();
-        std::thread::spawn(move || {
-            use rdkafka::config::ClientConfig;
-            use rdkafka::consumer::BaseConsumer;
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &bootstrap)
-                .set("group.id", "longpoll")
-                .set("enable.auto.commit", "false")
-                .set("fetch.wait.max.ms", "5000")
-                .create()
-                .unwrap();
-            let mut tpl = rdkafka::TopicPartitionList::new();
-            tpl.add_partition_offset("longpoll", 0, Offset::Beginning)
-                .unwrap();
-            consumer.assign(&tpl).unwrap();
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while std::time::Instant::now() < deadline {
-                match consumer.poll(Duration::from_millis(500)) {
-                    Some(Ok(m)) => return m.payload().map(<[u8]>::to_vec),
-                    _ => {
-                        let _ = polled_empty.send(());
-                    }
-                }
-            }
-            None
-        })
-    };
-    first_empty_poll
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the reader polled");
+    let mut fetcher = broker.raw();
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(120_000)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str("longpoll")))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    fetcher.send(ApiKey::Fetch, 11, &request);
+    assert!(
+        !fetcher.has_bytes_within(Duration::from_secs(2)),
+        "with nothing to read, the fetch waits"
+    );
     broker
         .producer(&[])
         .send(
@@ -145,7 +135,17 @@ async fn a_waiting_fetch_gets_records_produced_after_it_started() {
         )
         .await
         .expect("delivered");
-    assert_eq!(reader.join().unwrap(), Some(b"late".to_vec()));
+    assert!(
+        fetcher.has_bytes_within(Duration::from_secs(60)),
+        "the append ends the wait, long before the fetch's two minutes"
+    );
+    let response: FetchResponse = fetcher.receive(ApiKey::Fetch, 11).expect("answer");
+    let partition = &response.responses[0].partitions[0];
+    assert_eq!(partition.error_code, 0);
+    assert!(
+        partition.records.as_ref().is_some_and(|r| !r.is_empty()),
+        "the answer carries the new record"
+    );
 }
 
 #[tokio::test]

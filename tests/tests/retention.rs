@@ -111,24 +111,59 @@ async fn size_retention_deletes_old_segments_and_raises_the_earliest_offset() {
     assert_eq!(tail.last().unwrap().offset(), 299);
 }
 
+/// Records an hour old fill a few segments, fresh ones follow: retention
+/// of one minute deletes the old segments and keeps every fresh record, so
+/// age, not a count or a size, decides.
 #[tokio::test]
 async fn time_retention_deletes_segments_older_than_retention_ms() {
     let broker = Broker::start_with(&["--log-retention-check-interval-ms", "200"]);
-    fill(
-        &broker,
-        "timed",
-        &[("segment.bytes", "20000"), ("retention.ms", "2000")],
-        100,
-    )
-    .await;
-    let low = wait_for_log_start_above_zero(&broker, "timed");
-    assert!(low > 0);
-    let (low, high) = broker
-        .consumer()
-        .fetch_watermarks("timed", 0, Duration::from_secs(10))
+    let created = broker
+        .admin()
+        .create_topics(
+            &[NewTopic::new("timed", 1, TopicReplication::Fixed(1))
+                .set("segment.bytes", "20000")
+                .set("retention.ms", "60000")],
+            &AdminOptions::new(),
+        )
+        .await
         .unwrap();
-    assert!(low <= high);
-    // New records are still accepted and readable after everything expired.
+    assert!(created[0].is_ok(), "{created:?}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let producer = broker.producer(&[("batch.num.messages", "10")]);
+    let value = "v".repeat(1000);
+    for i in 0..120 {
+        let timestamp = if i < 100 { now - 3_600_000 } else { now };
+        producer
+            .send(
+                FutureRecord::<(), _>::to("timed")
+                    .payload(&value)
+                    .timestamp(timestamp),
+                Duration::from_secs(30),
+            )
+            .await
+            .expect("delivered");
+    }
+    wait_for_log_start_above_zero(&broker, "timed");
+    let low = wait_for_settled_log_start(&broker, "timed");
+    assert!(
+        low <= 100,
+        "retention deleted records younger than retention.ms (log start {low})"
+    );
+    assert!(
+        segment_files(&broker, "timed-0") < 5,
+        "the old segments are gone"
+    );
+    let kept = broker.read_partition("timed", 0, Offset::Beginning, (120 - low) as usize);
+    assert_eq!(kept[0].offset(), low);
+    assert_eq!(
+        kept.last().unwrap().offset(),
+        119,
+        "every fresh record is kept"
+    );
+    // New records are still accepted and readable after the old expired.
     broker
         .producer(&[])
         .send(
@@ -137,6 +172,6 @@ async fn time_retention_deletes_segments_older_than_retention_ms() {
         )
         .await
         .expect("delivered");
-    let got = broker.read_partition("timed", 0, Offset::Offset(100), 1);
+    let got = broker.read_partition("timed", 0, Offset::Offset(120), 1);
     assert_eq!(got[0].payload(), Some(&b"fresh"[..]));
 }

@@ -199,19 +199,36 @@ fn missing_indexes_are_rebuilt_after_a_clean_shutdown() {
         log.append_as_leader(batch(2), 0, NOW).unwrap();
     }
     log.close().unwrap();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let p = entry.unwrap().path();
-        if p.extension()
-            .is_some_and(|e| e == "index" || e == "timeindex")
-        {
-            std::fs::remove_file(p).unwrap();
-        }
+    let indexes = || -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|e| e == "index" || e == "timeindex")
+            })
+            .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+            .collect()
+    };
+    let written = indexes();
+    assert!(
+        written.len() >= 2,
+        "segments with their indexes: {written:?}"
+    );
+    for p in written.keys() {
+        std::fs::remove_file(p).unwrap();
     }
     let log = Log::open(dir.path(), small_segments(500), NOW).unwrap();
     assert_eq!(read_all(&log).len(), 30);
     assert_eq!(
         offsets(&log.read(33, 10, i64::MAX, true).unwrap()),
         vec![(32, 33)]
+    );
+    log.close().unwrap();
+    assert_eq!(
+        indexes(),
+        written,
+        "the rebuilt indexes are the ones the appends wrote"
     );
 }
 

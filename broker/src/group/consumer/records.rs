@@ -318,7 +318,7 @@ impl ConsumerGroupRecord {
                 "consumer group record {version} has value version {value_version}"
             )));
         }
-        Ok(Some(match version {
+        let record = match version {
             METADATA => R::Epoch(group, Some(r.i32()?)),
             PARTITION_METADATA => {
                 let mut topics = BTreeMap::new();
@@ -389,7 +389,13 @@ impl ConsumerGroupRecord {
                     }),
                 )
             }
-        }))
+        };
+        // Every value ends with its tagged fields (the member value reads
+        // its own, where tag 0 is a classic member's metadata).
+        if version != MEMBER_METADATA {
+            r.tags()?;
+        }
+        Ok(Some(record))
     }
 }
 
@@ -496,9 +502,6 @@ impl Reader {
     /// member's metadata; other tags are skipped.
     fn classic_tag(&mut self) -> Result<Option<ClassicMetadata>, RecordError> {
         let mut classic = None;
-        if self.0.remaining() == 0 {
-            return Ok(None);
-        }
         for _ in 0..self.uvarint()? {
             let tag = self.uvarint()?;
             let size = usize::try_from(self.uvarint()?)
@@ -630,7 +633,11 @@ mod tests {
             let (k, v) = r.encode();
             let Some(v) = v else { continue };
             for cut in 0..v.len() {
-                let _ = ConsumerGroupRecord::decode(k.clone(), Some(v.slice(..cut)));
+                assert!(
+                    ConsumerGroupRecord::decode(k.clone(), Some(v.slice(..cut))).is_err(),
+                    "a value cut to {cut} of {} bytes decoded",
+                    v.len()
+                );
             }
         }
         let key = ConsumerGroupRecord::Target("g".into(), "m".into(), None)
