@@ -178,7 +178,9 @@ async fn a_clean_restart_keeps_topics_configs_and_data() {
     let producer = broker.producer(&[]);
     producer
         .send(
-            FutureRecord::<(), _>::to("kept").payload("one"),
+            FutureRecord::<(), _>::to("kept")
+                .payload("one")
+                .partition(0),
             Duration::from_secs(30),
         )
         .await
