@@ -21,6 +21,7 @@ pub mod log;
 pub mod metadata;
 pub mod metrics;
 pub mod partition;
+pub mod properties;
 pub mod quorum;
 pub mod replica_manager;
 pub mod replication;

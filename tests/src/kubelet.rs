@@ -20,6 +20,10 @@
 //! are translated: a volume's mount path in args and in ConfigMap files
 //! becomes its host folder, and a `0.0.0.0` bind becomes the pod's address.
 //! Editing `/etc/hosts` needs root (CI has it); otherwise tests skip.
+//!
+//! One file, over the usual size: it is one sync loop over the pods and the
+//! process, volume and address bookkeeping that loop keeps; it is test
+//! equipment, kept whole so its one job reads in one place.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::OpenOptions;

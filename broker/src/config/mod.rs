@@ -11,7 +11,6 @@ pub mod connections;
 pub mod effective;
 pub mod kafka_broker;
 pub mod listener;
-pub mod properties;
 pub mod static_broker;
 pub mod topic;
 
@@ -21,8 +20,8 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, ValueEnum};
 
 pub use crate::group::config::GroupConfig;
-pub use properties::ConfigError;
-use properties::{invalid, parse, parse_at_least_one};
+pub use crate::properties::ConfigError;
+use crate::properties::{invalid, parse, parse_at_least_one};
 
 pub use cluster::{ClusterConfig, Voter};
 pub use connections::ConnectionLimits;

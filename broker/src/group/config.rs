@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::classic::GroupLimits;
 use super::consumer::ConsumerGroupLimits;
-use crate::config::properties::{invalid, parse, ConfigError};
+use crate::properties::{invalid, parse, ConfigError};
 
 /// Settings of the group coordinator, under Kafka's keys.
 #[derive(Debug, Clone, PartialEq, Eq)]

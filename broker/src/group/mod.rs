@@ -10,6 +10,11 @@
 //! partition, so moving that leadership moves the group: `persistence`
 //! writes the records, and `loading` replays a partition's log when this
 //! broker becomes its leader and forgets its groups when it stops being one.
+//!
+//! One file, over the usual size: the coordinator's entry points (one per
+//! group API) share one lock and the parking of waiting requests; the
+//! protocols' state machines, persistence and replay are modules of their
+//! own.
 
 pub mod classic;
 pub mod config;

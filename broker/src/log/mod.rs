@@ -5,6 +5,11 @@
 //!
 //! The `Log` is not synchronised; its owner (`Partition`) holds it in a mutex.
 //! Reads use positional I/O, so they never disturb appends.
+//!
+//! One file, over the usual size: open/recovery, append, read, truncation
+//! and retention all keep the same invariants on the segment list and the
+//! log start and end offsets; segments, indexes, the epoch cache, producer
+//! state, validation and the cleaner are already modules of their own.
 
 pub mod batch;
 pub mod cleaner;

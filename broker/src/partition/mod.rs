@@ -5,6 +5,12 @@
 //!
 //! The log is behind a mutex: appends are serialised per partition (never
 //! across partitions), and reads take the lock only for positional reads.
+//!
+//! One file, over the usual size: appends, reads, the follower's fetched
+//! data, ISR proposals and the high watermark all change the same guarded
+//! state under one lock, and the order of those changes is the correctness
+//! argument (see `docs/architecture.md`, "Replication"); the pure rules it
+//! applies are already out in `replication/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

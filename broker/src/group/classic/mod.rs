@@ -6,6 +6,12 @@
 //! must wait for (a JoinGroup until the rebalance completes, a SyncGroup
 //! until the leader sends the assignment) come back as [`Delivery`] values
 //! that the coordinator routes to the waiting connections.
+//!
+//! One file, over the usual size: it is one state machine whose transitions
+//! (join, sync, heartbeat, leave, expiry, completion) read and change the
+//! same member and generation fields; split by request, each part would
+//! need the others' invariants to be read in one pass. Its tests are in
+//! `tests.rs` beside it.
 
 use std::collections::{BTreeMap, BTreeSet};
 

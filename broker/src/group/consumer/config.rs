@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::properties::{invalid, parse, ConfigError};
+use crate::properties::{invalid, parse, ConfigError};
 use crate::group::consumer::assignor::Assignor;
 use crate::group::consumer::ConsumerGroupLimits;
 

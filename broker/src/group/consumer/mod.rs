@@ -6,6 +6,11 @@
 //!
 //! Everything here is pure: the topics and the time are passed in, and the
 //! coordinator does the I/O.
+//!
+//! One file, over the usual size: the group state (members, epochs, target
+//! and current assignments) and its one transition function, the heartbeat;
+//! the assignors, reconciliation, classic members and records are modules
+//! of their own.
 
 pub mod assignor;
 pub mod classic;
