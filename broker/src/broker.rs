@@ -56,6 +56,14 @@ pub enum StartError {
     /// The controller refused this broker's registration for good.
     #[error("the controller refuses to register this broker: {0}")]
     Registration(String),
+    /// A TLS listener's key or trust store does not load.
+    #[error("listener {listener}: {source}")]
+    Tls {
+        /// The listener.
+        listener: String,
+        /// Why.
+        source: crate::server::tls::TlsError,
+    },
 }
 
 /// Everything a request handler needs.

@@ -21,6 +21,9 @@ pub struct Metrics {
     pub failed_produce_requests: IntCounter,
     /// Fetch requests with at least one failed partition.
     pub failed_fetch_requests: IntCounter,
+    /// Connections whose authentication failed (a TLS handshake refused or
+    /// not finished in time), Kafka's `failed-authentication-total`.
+    pub failed_authentications: IntCounter,
     /// Requests handled, by API.
     pub requests: IntCounterVec,
     /// Request handling time, by API.
@@ -112,6 +115,10 @@ impl Metrics {
             failed_fetch_requests: counter(
                 "kafka_server_brokertopicmetrics_failedfetchrequests_total",
                 "Fetch requests with at least one failed partition.",
+            )?,
+            failed_authentications: counter(
+                "kafka_server_socketservermetrics_failed_authentication_total",
+                "Connections whose authentication failed (TLS handshakes refused or not finished in time).",
             )?,
             connections: gauge(
                 "kafka_server_socketservermetrics_connections",

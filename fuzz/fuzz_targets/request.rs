@@ -74,7 +74,10 @@ fuzz_target!(|data: &[u8]| {
     frame.put_i16(version);
     frame.put_slice(rest);
     let f = fixture();
-    let peer = "127.0.0.1:40000".parse().expect("address");
+    let client = weir_broker::api::ClientContext::anonymous(
+        "127.0.0.1:40000".parse().expect("address"),
+        "PLAINTEXT",
+    );
     let partitions_before = partition_count(&f.broker);
     let mut out = BytesMut::new();
     // Long polls and parked group requests are cut short: waiting is not a
@@ -82,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = f.runtime.block_on(async {
         tokio::time::timeout(
             Duration::from_millis(50),
-            dispatch::handle_frame(&f.broker, frame.freeze(), peer, &mut out),
+            dispatch::handle_frame(&f.broker, frame.freeze(), &client, &mut out),
         )
         .await
     });

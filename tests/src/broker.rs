@@ -75,6 +75,7 @@ pub struct Broker {
     args: Vec<String>,
     starts: usize,
     fd_limit: Option<u64>,
+    extra_listeners: Vec<String>,
 }
 
 impl Broker {
@@ -105,6 +106,7 @@ impl Broker {
             args: args.iter().map(|s| s.to_string()).collect(),
             starts: 0,
             fd_limit: None,
+            extra_listeners: Vec::new(),
         }
     }
 
@@ -126,6 +128,17 @@ impl Broker {
     /// the broker, so the child is still the broker itself).
     pub fn limit_descriptors(&mut self, n: u64) {
         self.fd_limit = Some(n);
+    }
+
+    /// Adds a listener `name` on a free port of the broker's host, from its
+    /// next start on, beside the PLAINTEXT one; returns the port. Its
+    /// protocol comes from `listener.security.protocol.map` (by default the
+    /// name's own: `SSL`).
+    pub fn add_listener(&mut self, name: &str) -> u16 {
+        let port = free_port();
+        self.extra_listeners
+            .push(format!("{name}://{}:{port}", self.host));
+        port
     }
 
     /// The process id, while running.
@@ -168,7 +181,12 @@ impl Broker {
         };
         let child = command
             .arg("--listeners")
-            .arg(format!("PLAINTEXT://{}:{}", self.host, self.port))
+            .arg(
+                std::iter::once(format!("PLAINTEXT://{}:{}", self.host, self.port))
+                    .chain(self.extra_listeners.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
             .arg("--http-listener")
             .arg(format!("{}:{}", self.host, self.http_port))
             .arg("--data-dir")

@@ -3,6 +3,7 @@
 //! client for sending what well-behaved clients never send.
 
 pub mod broker;
+pub mod certs;
 pub mod clients;
 pub mod cluster;
 pub mod kube;

@@ -16,6 +16,7 @@ pub fn handle(
     broker: &Broker,
     request: DescribeClusterRequest,
     version: i16,
+    listener: &str,
 ) -> DescribeClusterResponse {
     if version >= 1 && request.endpoint_type != BROKER_ENDPOINTS {
         return DescribeClusterResponse::default()
@@ -34,7 +35,7 @@ pub fn handle(
         .values()
         .filter(|b| request.include_fenced_brokers || !image.fenced.contains(&b.node_id))
         .filter_map(|b| {
-            let e = b.endpoints.first()?;
+            let e = b.endpoint(listener)?;
             Some(
                 DescribeClusterBroker::default()
                     .with_broker_id(BrokerId(b.node_id))

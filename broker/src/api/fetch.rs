@@ -22,7 +22,12 @@ use crate::log::LogError;
 use crate::partition::PartitionError;
 
 /// Handles a Fetch request.
-pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> FetchResponse {
+pub async fn handle(
+    broker: &Broker,
+    request: FetchRequest,
+    version: i16,
+    listener: &str,
+) -> FetchResponse {
     let requested = request
         .topics
         .iter()
@@ -82,7 +87,7 @@ pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> Fet
             |read| read.bytes >= min_bytes || read.errors,
         )
         .await;
-    let response = respond(broker, &opened, read, version);
+    let response = respond(broker, &opened, read, version, listener);
     finish(broker, &response);
     response
 }
@@ -198,7 +203,13 @@ fn read_once(
 
 /// The answer: every partition read, or in an incremental session only
 /// those with records, an error or moved offsets, grouped by topic.
-fn respond(broker: &Broker, opened: &Opened, read: Read, version: i16) -> FetchResponse {
+fn respond(
+    broker: &Broker,
+    opened: &Opened,
+    read: Read,
+    version: i16,
+    listener: &str,
+) -> FetchResponse {
     let mut topics: Vec<FetchableTopicResponse> = Vec::new();
     for ((p, _), data) in opened.partitions.iter().zip(read.partitions) {
         let told = Told {
@@ -231,7 +242,7 @@ fn respond(broker: &Broker, opened: &Opened, read: Read, version: i16) -> FetchR
             t.partitions.push(data);
         }
     }
-    let node_endpoints = leader_hints::node_endpoints(&broker.image(), read.leaders)
+    let node_endpoints = leader_hints::node_endpoints(&broker.image(), read.leaders, listener)
         .into_iter()
         .map(NodeEndpoint::from)
         .collect();

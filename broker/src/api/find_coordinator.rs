@@ -19,6 +19,7 @@ async fn lookup(
     broker: &Broker,
     key: &str,
     key_type: i8,
+    listener: &str,
 ) -> Result<(i32, String, i32), (ResponseError, String)> {
     match key_type {
         GROUP => {}
@@ -44,7 +45,7 @@ async fn lookup(
     let endpoint = image
         .brokers
         .get(&node)
-        .and_then(|b| b.endpoints.first())
+        .and_then(|b| b.endpoint(listener))
         .ok_or_else(|| {
             (
                 ResponseError::CoordinatorNotAvailable,
@@ -59,29 +60,32 @@ pub async fn handle(
     broker: &Broker,
     request: FindCoordinatorRequest,
     version: i16,
+    listener: &str,
 ) -> FindCoordinatorResponse {
     let key_type = request.key_type;
     if version >= 4 {
         let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
         for key in &request.coordinator_keys {
             let c = Coordinator::default().with_key(key.clone());
-            coordinators.push(match lookup(broker, key.as_str(), key_type).await {
-                Ok((node, host, port)) => c
-                    .with_node_id(BrokerId(node))
-                    .with_host(StrBytes::from_string(host))
-                    .with_port(port),
-                Err((e, message)) => {
-                    count_error(broker, ApiKey::FindCoordinator, e);
-                    c.with_node_id(BrokerId(-1))
-                        .with_port(-1)
-                        .with_error_code(e.code())
-                        .with_error_message(Some(StrBytes::from_string(message)))
-                }
-            });
+            coordinators.push(
+                match lookup(broker, key.as_str(), key_type, listener).await {
+                    Ok((node, host, port)) => c
+                        .with_node_id(BrokerId(node))
+                        .with_host(StrBytes::from_string(host))
+                        .with_port(port),
+                    Err((e, message)) => {
+                        count_error(broker, ApiKey::FindCoordinator, e);
+                        c.with_node_id(BrokerId(-1))
+                            .with_port(-1)
+                            .with_error_code(e.code())
+                            .with_error_message(Some(StrBytes::from_string(message)))
+                    }
+                },
+            );
         }
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    match lookup(broker, request.key.as_str(), key_type).await {
+    match lookup(broker, request.key.as_str(), key_type, listener).await {
         Ok((node, host, port)) => FindCoordinatorResponse::default()
             .with_node_id(BrokerId(node))
             .with_host(StrBytes::from_string(host))

@@ -56,6 +56,7 @@ endpoint_from_address!(fetch_response::NodeEndpoint);
 pub fn node_endpoints(
     image: &MetadataImage,
     leaders: impl IntoIterator<Item = i32>,
+    listener: &str,
 ) -> Vec<NodeAddress> {
     let mut found = BTreeMap::new();
     for id in leaders {
@@ -63,7 +64,7 @@ pub fn node_endpoints(
             continue;
         }
         let address = image.brokers.get(&id).and_then(|b| {
-            let e = b.endpoints.first()?;
+            let e = b.endpoint(listener)?;
             Some(NodeAddress {
                 node_id: id,
                 host: e.host.clone(),
@@ -121,7 +122,7 @@ mod tests {
     fn endpoints_name_each_live_leader_once() {
         let (mut image, _) = image();
         image.fenced.insert(2);
-        let endpoints = node_endpoints(&image, [1, 1, 2, -1, 5]);
+        let endpoints = node_endpoints(&image, [1, 1, 2, -1, 5], "PLAINTEXT");
         assert_eq!(
             endpoints,
             vec![NodeAddress {

@@ -25,7 +25,12 @@ pub const CLUSTER_OPERATIONS: i32 =
     (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
 /// Answers a Metadata request.
-pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> MetadataResponse {
+pub async fn handle(
+    broker: &Broker,
+    request: MetadataRequest,
+    version: i16,
+    listener: &str,
+) -> MetadataResponse {
     // v0 used an empty list for "all topics"; v1+ use null.
     let requested = match request.topics {
         Some(t) if version == 0 && t.is_empty() => None,
@@ -81,7 +86,7 @@ pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> 
         .values()
         .filter(|b| !image.fenced.contains(&b.node_id))
         .filter_map(|b| {
-            let endpoint = b.endpoints.first()?;
+            let endpoint = b.endpoint(listener)?;
             Some(
                 MetadataResponseBroker::default()
                     .with_node_id(BrokerId(b.node_id))

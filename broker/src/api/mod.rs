@@ -66,6 +66,31 @@ pub enum Reply {
     Close(String),
 }
 
+/// Who sent a request and how, for the handlers that answer differently
+/// by it: the client's address, the listener it connected to (Metadata
+/// and the other APIs that name brokers answer with that listener's
+/// addresses, as Kafka does) and the principal it authenticated as.
+#[derive(Debug, Clone)]
+pub struct ClientContext {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The name of the listener the client connected to.
+    pub listener: std::sync::Arc<str>,
+    /// The principal (`User:ANONYMOUS` when unauthenticated).
+    pub principal: std::sync::Arc<str>,
+}
+
+impl ClientContext {
+    /// An unauthenticated client of `listener`.
+    pub fn anonymous(peer: SocketAddr, listener: &str) -> Self {
+        ClientContext {
+            peer,
+            listener: listener.into(),
+            principal: "User:ANONYMOUS".into(),
+        }
+    }
+}
+
 /// One API this broker serves: its key, the name metrics and logs use
 /// (Kafka's), and the versions implemented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,17 +194,21 @@ pub fn supported_versions(key: ApiKey) -> Option<VersionRange> {
 pub async fn handle(
     broker: &Broker,
     header: &RequestHeader,
-    peer: SocketAddr,
+    client: &ClientContext,
     request: RequestKind,
 ) -> Reply {
+    let peer = client.peer;
+    let listener = client.listener.as_ref();
     let version = header.request_api_version;
     let response = match request {
         RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(r, version)),
         RequestKind::Metadata(r) => {
-            ResponseKind::Metadata(metadata::handle(broker, r, version).await)
+            ResponseKind::Metadata(metadata::handle(broker, r, version, listener).await)
         }
-        RequestKind::Produce(r) => return produce::handle(broker, r, version).await,
-        RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, r, version).await),
+        RequestKind::Produce(r) => return produce::handle(broker, r, version, listener).await,
+        RequestKind::Fetch(r) => {
+            ResponseKind::Fetch(fetch::handle(broker, r, version, listener).await)
+        }
         RequestKind::ListOffsets(r) => {
             ResponseKind::ListOffsets(list_offsets::handle(broker, r, version))
         }
@@ -207,9 +236,9 @@ pub async fn handle(
         RequestKind::DeleteRecords(r) => {
             ResponseKind::DeleteRecords(delete_records::handle(broker, r, version))
         }
-        RequestKind::FindCoordinator(r) => {
-            ResponseKind::FindCoordinator(find_coordinator::handle(broker, r, version).await)
-        }
+        RequestKind::FindCoordinator(r) => ResponseKind::FindCoordinator(
+            find_coordinator::handle(broker, r, version, listener).await,
+        ),
         RequestKind::JoinGroup(r) => {
             ResponseKind::JoinGroup(join_group::handle(broker, header, peer, r, version).await)
         }
@@ -241,7 +270,7 @@ pub async fn handle(
             ResponseKind::OffsetDelete(offset_delete::handle(broker, r))
         }
         RequestKind::DescribeCluster(r) => {
-            ResponseKind::DescribeCluster(describe_cluster::handle(broker, r, version))
+            ResponseKind::DescribeCluster(describe_cluster::handle(broker, r, version, listener))
         }
         RequestKind::DescribeQuorum(r) => {
             ResponseKind::DescribeQuorum(describe_quorum::handle(broker, r, version).await)

@@ -23,7 +23,12 @@ use crate::replica_manager::delayed::{self, PendingAppend};
 use crate::time::now_ms;
 
 /// Handles a Produce request.
-pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> Reply {
+pub async fn handle(
+    broker: &Broker,
+    request: ProduceRequest,
+    version: i16,
+    listener: &str,
+) -> Reply {
     let acks = request.acks;
     let timeout = Duration::from_millis(u64::try_from(request.timeout_ms).unwrap_or(0));
     let mut pending = Vec::new();
@@ -164,13 +169,14 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
         broker.replicas.notify_appended();
     }
     if pending.is_empty() {
-        return answer(broker, responses, failed, acks, version);
+        return answer(broker, responses, failed, acks, version, listener);
     }
     // The batches are in the log; the answer waits for the ISR without
     // holding the connection, which reads (and appends) what comes next.
     let errors = broker.metrics.errors.clone();
     let failed_requests = broker.metrics.failed_produce_requests.clone();
     let images = broker.quorum.subscribe();
+    let listener = listener.to_string();
     Reply::Later(Box::pin(async move {
         let mut responses = responses;
         let mut failed = failed;
@@ -195,7 +201,7 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> R
         }
         let image = images.borrow().clone();
         Reply::Respond(Box::new(ResponseKind::Produce(response(
-            &image, responses, version,
+            &image, responses, version, &listener,
         ))))
     }))
 }
@@ -207,6 +213,7 @@ fn answer(
     failed: bool,
     acks: i16,
     version: i16,
+    listener: &str,
 ) -> Reply {
     if failed {
         broker.metrics.failed_produce_requests.inc();
@@ -220,7 +227,7 @@ fn answer(
     }
     let image = broker.image();
     Reply::Respond(Box::new(ResponseKind::Produce(response(
-        &image, responses, version,
+        &image, responses, version, listener,
     ))))
 }
 
@@ -230,6 +237,7 @@ fn response(
     image: &MetadataImage,
     mut responses: Vec<TopicProduceResponse>,
     version: i16,
+    listener: &str,
 ) -> ProduceResponse {
     let mut leaders = Vec::new();
     if version >= 10 {
@@ -252,7 +260,7 @@ fn response(
             }
         }
     }
-    let node_endpoints = leader_hints::node_endpoints(image, leaders)
+    let node_endpoints = leader_hints::node_endpoints(image, leaders, listener)
         .into_iter()
         .map(NodeEndpoint::from)
         .collect();

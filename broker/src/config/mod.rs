@@ -11,6 +11,7 @@ pub mod connections;
 pub mod effective;
 pub mod kafka_broker;
 pub mod listener;
+pub mod security;
 pub mod static_broker;
 pub mod topic;
 
@@ -233,6 +234,8 @@ pub struct BrokerConfig {
     pub listeners: Vec<Listener>,
     /// Addresses clients are told to use.
     pub advertised_listeners: Vec<Listener>,
+    /// Each listener with its security protocol and TLS settings.
+    pub secured_listeners: Vec<security::SecuredListener>,
     /// Root of all on-disk state.
     pub data_dir: PathBuf,
     /// Bind address of the HTTP server.
@@ -318,6 +321,7 @@ impl BrokerConfig {
                 "at least one listener is required",
             ));
         }
+        let secured_listeners = security::secure_listeners(&listeners, props)?;
         let advertised_listeners = match get("advertised.listeners") {
             Some(v) => listener::parse_list(v)
                 .map_err(|e| invalid("advertised.listeners", v, e.to_string()))?,
@@ -363,6 +367,8 @@ impl BrokerConfig {
                 !BROKER_KEYS.contains(&k.as_str())
                     && !connections::KEYS.contains(&k.as_str())
                     && !cluster::KEYS.contains(&k.as_str())
+                    && !security::KEYS.contains(&k.as_str())
+                    && !k.starts_with("listener.name.")
                     && !crate::group::consumer::config::KEYS.contains(&k.as_str())
                     && !topic::TOPIC_CONFIGS
                         .iter()
@@ -383,6 +389,7 @@ impl BrokerConfig {
             cluster_id: get("cluster.id").map(str::to_string),
             listeners,
             advertised_listeners,
+            secured_listeners,
             data_dir,
             http_listener: get("weir.http.listener")
                 .unwrap_or("127.0.0.1:8080")

@@ -34,7 +34,7 @@ const fn def(
     }
 }
 
-use ConfigType::{Boolean, Int, List, Long, String as Str};
+use ConfigType::{Boolean, Int, List, Long, Password, String as Str};
 
 /// The table, in Kafka's alphabetical order of names.
 pub const STATIC_BROKER_CONFIGS: &[StaticBrokerConfig] = &[
@@ -202,6 +202,12 @@ pub const STATIC_BROKER_CONFIGS: &[StaticBrokerConfig] = &[
         "Leadership imbalance per broker allowed before a rebalance.",
     ),
     def(
+        "listener.security.protocol.map",
+        Some("SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT"),
+        Str,
+        "The security protocol of each listener name (PLAINTEXT and SSL are served).",
+    ),
+    def(
         "listeners",
         Some("PLAINTEXT://:9092"),
         Str,
@@ -329,6 +335,54 @@ pub const STATIC_BROKER_CONFIGS: &[StaticBrokerConfig] = &[
         Int,
         "Largest request accepted.",
     ),
+    def(
+        "ssl.client.auth",
+        Some("none"),
+        Str,
+        "Whether TLS listeners ask clients for a certificate: none, requested or required.",
+    ),
+    def(
+        "ssl.keystore.certificate.chain",
+        None,
+        Password,
+        "The certificate chain in PEM, with ssl.keystore.key, instead of a key store file.",
+    ),
+    def(
+        "ssl.keystore.key",
+        None,
+        Password,
+        "The private key in PEM, with ssl.keystore.certificate.chain, instead of a key store file.",
+    ),
+    def(
+        "ssl.keystore.location",
+        None,
+        Str,
+        "A PEM file with the private key and the certificate chain; re-read when it changes.",
+    ),
+    def(
+        "ssl.keystore.type",
+        Some("JKS"),
+        Str,
+        "The key store format; weir reads PEM.",
+    ),
+    def(
+        "ssl.truststore.certificates",
+        None,
+        Password,
+        "The trusted CA certificates in PEM, instead of a trust store file.",
+    ),
+    def(
+        "ssl.truststore.location",
+        None,
+        Str,
+        "A PEM file of the CA certificates trusted for client certificates; re-read when it changes.",
+    ),
+    def(
+        "ssl.truststore.type",
+        Some("JKS"),
+        Str,
+        "The trust store format; weir reads PEM.",
+    ),
 ];
 
 /// The entry of a static broker config.
@@ -346,6 +400,7 @@ mod tests {
             .iter()
             .chain(super::super::connections::KEYS)
             .chain(super::super::cluster::KEYS)
+            .chain(super::super::security::KEYS)
             .chain(crate::group::consumer::config::KEYS);
         let missing: Vec<&&str> = read
             .filter(|k| !k.starts_with("weir.") && by_name(k).is_none())

@@ -37,6 +37,17 @@ pub struct BrokerRecord {
     pub incarnation: Uuid,
 }
 
+impl BrokerRecord {
+    /// The address a client of `listener` reaches this broker at: the
+    /// advertised endpoint of the same listener name, as Kafka answers
+    /// (none when the broker has no such listener).
+    pub fn endpoint(&self, listener: &str) -> Option<&Endpoint> {
+        self.endpoints
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(listener))
+    }
+}
+
 /// A topic's identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicRecord {

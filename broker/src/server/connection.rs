@@ -17,9 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::mpsc;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::error::Elapsed;
@@ -28,7 +26,13 @@ use tokio::time::timeout;
 use super::admission::Admission;
 use super::dispatch::{self, Later, Outcome};
 use super::frame::{read_body, read_size, FrameError};
+use crate::api::ClientContext;
 use crate::broker::Broker;
+
+/// The reading half of a connection, plain TCP or TLS.
+pub type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+/// The writing half of a connection, plain TCP or TLS.
+pub type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Most produce requests one connection may have waiting for the ISR.
 pub const MAX_PENDING: usize = 64;
@@ -52,14 +56,11 @@ enum Pending {
 pub async fn serve(
     broker: Arc<Broker>,
     admission: Arc<Admission>,
-    socket: TcpStream,
-    peer: SocketAddr,
+    (read, write_half): (ReadHalf, WriteHalf),
+    client: ClientContext,
 ) {
+    let peer = client.peer;
     broker.metrics.connections.inc();
-    if let Err(e) = socket.set_nodelay(true) {
-        tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
-    }
-    let (read, write_half) = socket.into_split();
     let idle = Duration::from_millis(broker.config.connections.connections_max_idle_ms);
     let (frames_tx, mut frames) = mpsc::channel(MAX_PENDING);
     let reader = tokio::spawn(read_frames(
@@ -90,7 +91,7 @@ pub async fn serve(
                 if !is_produce(&frame) && !drain(&mut pending, &broker, &mut writer, idle, peer).await {
                     break;
                 }
-                let outcome = dispatch::handle_frame(&broker, frame, peer, &mut out).await;
+                let outcome = dispatch::handle_frame(&broker, frame, &client, &mut out).await;
                 match outcome {
                     Outcome::Later(later) => pending.push_back(Pending::Waiting(later, _queued)),
                     outcome if !pending.is_empty() => pending.push_back(Pending::Ready(outcome, _queued)),
@@ -130,7 +131,7 @@ async fn oldest_ready(pending: &mut VecDeque<Pending>, broker: &Broker) {
 async fn drain(
     pending: &mut VecDeque<Pending>,
     broker: &Broker,
-    writer: &mut BufWriter<OwnedWriteHalf>,
+    writer: &mut BufWriter<WriteHalf>,
     idle: Duration,
     peer: SocketAddr,
 ) -> bool {
@@ -147,7 +148,7 @@ async fn drain(
 
 /// Sends one outcome; `false` when the connection is to close.
 async fn write(
-    writer: &mut BufWriter<OwnedWriteHalf>,
+    writer: &mut BufWriter<WriteHalf>,
     outcome: Outcome,
     flush: bool,
     idle: Duration,
@@ -192,7 +193,7 @@ async fn write(
 /// leaves, idles out, sends a refused frame, or the connection stops taking
 /// them.
 async fn read_frames(
-    read: OwnedReadHalf,
+    read: ReadHalf,
     max: i32,
     idle: Duration,
     admission: Arc<Admission>,

@@ -5,7 +5,6 @@
 //! version of anything but ApiVersions, a body that does not decode — so do
 //! we, and say why in the log.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -64,7 +63,7 @@ impl Later {
 pub async fn handle_frame(
     broker: &Broker,
     mut frame: Bytes,
-    peer: SocketAddr,
+    client: &api::ClientContext,
     out: &mut BytesMut,
 ) -> Outcome {
     if frame.len() < 8 {
@@ -121,7 +120,7 @@ pub async fn handle_frame(
     }
 
     let started = Instant::now();
-    let reply = api::handle(broker, &header, peer, request).await;
+    let reply = api::handle(broker, &header, client, request).await;
     finish(broker, key, correlation_id, version, started, reply, out)
 }
 

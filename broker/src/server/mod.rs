@@ -7,6 +7,7 @@ pub mod descriptors;
 pub mod dispatch;
 pub mod frame;
 pub mod internal;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use tokio::task::JoinSet;
 
 use self::admission::Admission;
 use self::descriptors::{DescriptorBudget, Spare};
+use crate::api;
 use crate::broker::{Broker, StartError};
 use crate::config::BrokerConfig;
 
@@ -47,6 +49,21 @@ pub async fn run(
             DescriptorBudget::new(soft)
         }
     };
+    // TLS stores load before anything binds: a broker that cannot serve
+    // its TLS listeners does not start.
+    let mut secured = Vec::new();
+    for s in &config.secured_listeners {
+        let tls = match &s.tls {
+            Some(settings) => Some(tls::ReloadingConfig::load(settings.clone()).map_err(
+                |source| StartError::Tls {
+                    listener: s.listener.to_string(),
+                    source,
+                },
+            )?),
+            None => None,
+        };
+        secured.push((s.listener.clone(), s.protocol, tls));
+    }
     let internal = internal::bind(&config.cluster).await?;
     let broker = Broker::open(config).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -78,7 +95,7 @@ pub async fn run(
         crate::controller::liveness::heartbeat_loop(broker.clone()),
     );
     let mut listeners = Vec::new();
-    for l in &broker.config.listeners {
+    for (l, protocol, tls) in secured {
         let host = if l.host.is_empty() {
             "0.0.0.0"
         } else {
@@ -91,8 +108,19 @@ pub async fn run(
                     address: l.to_string(),
                     source,
                 })?;
-        tracing::info!(listener = %l, "listening for Kafka clients");
-        listeners.push(listener);
+        tracing::info!(listener = %l, %protocol, "listening for Kafka clients");
+        if let Some(tls) = &tls {
+            spawn_until_stopped(
+                &mut tasks,
+                &stop_rx,
+                reload_tls(l.name.clone(), tls.clone()),
+            );
+        }
+        listeners.push(Bound {
+            name: l.name.clone(),
+            socket: listener,
+            tls,
+        });
     }
     let http = TcpListener::bind(broker.config.http_listener.as_str())
         .await
@@ -121,12 +149,12 @@ pub async fn run(
         crate::replica_manager::isr_changes::shrink_lagging(broker.clone()),
     );
     let admission = Admission::new(&broker.config.connections);
-    for listener in listeners {
+    for bound in listeners {
         tasks.spawn(accept_loop(
             broker.clone(),
             admission.clone(),
             budget,
-            listener,
+            bound,
             stop_rx.clone(),
         ));
     }
@@ -187,13 +215,97 @@ async fn follow_metadata(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// A bound client listener: its name, its socket and, for TLS, its
+/// (reloading) configuration.
+struct Bound {
+    name: String,
+    socket: TcpListener,
+    tls: Option<Arc<tls::ReloadingConfig>>,
+}
+
+/// Re-reads a TLS listener's stores when their files change.
+async fn reload_tls(listener: String, config: Arc<tls::ReloadingConfig>) {
+    let mut ticker = tokio::time::interval(tls::RELOAD_CHECK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match config.reload_if_changed() {
+            None => {}
+            Some(Ok(())) => tracing::info!(%listener, "TLS key or trust store reloaded"),
+            Some(Err(e)) => tracing::warn!(
+                %listener,
+                error = %e,
+                "TLS stores changed but do not load; serving the previous ones"
+            ),
+        }
+    }
+}
+
+/// Starts serving an accepted connection: the TLS handshake first on a TLS
+/// listener (bounded by `connections.max.idle.ms`), then requests.
+async fn start_connection(
+    broker: Arc<Broker>,
+    admission: Arc<Admission>,
+    socket: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    listener: &str,
+    tls: Option<&tls::ReloadingConfig>,
+) {
+    if let Err(e) = socket.set_nodelay(true) {
+        tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+    }
+    let Some(tls) = tls else {
+        let (read, write) = socket.into_split();
+        let halves: (connection::ReadHalf, connection::WriteHalf) =
+            (Box::new(read), Box::new(write));
+        connection::serve(
+            broker,
+            admission,
+            halves,
+            api::ClientContext::anonymous(peer, listener),
+        )
+        .await;
+        return;
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+    let idle = Duration::from_millis(broker.config.connections.connections_max_idle_ms);
+    let stream = match tokio::time::timeout(idle, acceptor.accept(socket)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            broker.metrics.failed_authentications.inc();
+            tracing::debug!(%peer, %listener, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            broker.metrics.failed_authentications.inc();
+            tracing::debug!(%peer, %listener, "TLS handshake did not finish in time");
+            return;
+        }
+    };
+    let principal = tls::principal(stream.get_ref().1.peer_certificates());
+    tracing::debug!(%peer, %listener, %principal, "TLS client connected");
+    let client = api::ClientContext {
+        peer,
+        listener: listener.into(),
+        principal: principal.into(),
+    };
+    let (read, write) = tokio::io::split(stream);
+    let halves: (connection::ReadHalf, connection::WriteHalf) = (Box::new(read), Box::new(write));
+    connection::serve(broker, admission, halves, client).await;
+}
+
 async fn accept_loop(
     broker: Arc<Broker>,
     admission: Arc<Admission>,
     budget: DescriptorBudget,
-    listener: TcpListener,
+    bound: Bound,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Bound {
+        name,
+        socket: listener,
+        tls,
+    } = bound;
     let mut connections = JoinSet::new();
     let mut spare = Spare::new();
     let mut short = Shortage::default();
@@ -219,8 +331,9 @@ async fn accept_loop(
                     };
                     let broker = broker.clone();
                     let admission = admission.clone();
+                    let (name, tls) = (name.clone(), tls.clone());
                     connections.spawn(async move {
-                        connection::serve(broker, admission, socket, peer).await;
+                        start_connection(broker, admission, socket, peer, &name, tls.as_deref()).await;
                         drop((slot, ip_slot));
                     });
                 }

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::properties::{invalid, parse, ConfigError};
 use crate::group::consumer::assignor::Assignor;
 use crate::group::consumer::ConsumerGroupLimits;
+use crate::properties::{invalid, parse, ConfigError};
 
 /// The keys this module reads.
 pub const KEYS: &[&str] = &[
