@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, SanType,
+};
 
 /// A certificate authority that signs test certificates.
 pub struct TestCa {
@@ -47,9 +49,11 @@ impl TestCa {
         self.issue(params)
     }
 
-    /// A client certificate with subject `O=<org>, CN=<cn>`.
+    /// A client certificate whose subject is encoded `O=<org>` then
+    /// `CN=<cn>`: `CN=<cn>,O=<org>` in RFC 2253 form.
     pub fn client(&self, org: &str, cn: &str) -> Issued {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+        params.distinguished_name = DistinguishedName::new();
         params
             .distinguished_name
             .push(DnType::OrganizationName, org);

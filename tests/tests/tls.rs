@@ -127,7 +127,7 @@ fn an_ssl_listener_serves_clients_that_trust_its_ca_and_advertises_its_own_port(
 }
 
 #[test]
-fn client_certificates_are_required_and_checked_against_the_trust_store() {
+fn client_certificates_are_required_checked_against_the_trust_store_and_mapped() {
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::new("weir-test-ca");
     let ca_file = write_pem(dir.path(), "ca.pem", &ca.cert_pem);
@@ -142,6 +142,9 @@ fn client_certificates_are_required_and_checked_against_the_trust_store() {
             &truststore,
             "--override",
             "listener.name.ssl.ssl.client.auth=required",
+            // Only Acme's people, as their common name.
+            "--override",
+            "ssl.principal.mapping.rules=RULE:^CN=([a-z]+),O=Acme$/$1/",
         ],
     );
     create_topic(&broker, "mutual");
@@ -156,6 +159,11 @@ fn client_certificates_are_required_and_checked_against_the_trust_store() {
         anonymous.starts_with("error"),
         "no certificate: {anonymous}"
     );
+
+    // Trusted, but no mapping rule matches: refused, as Kafka refuses it.
+    let (cert, key) = ca.client("Other", "bob").write_pair(dir.path(), "bob");
+    let unmapped = roundtrip(&bootstrap, "mutual", &ca_file, Some((&cert, &key)));
+    assert!(unmapped.starts_with("error"), "no rule for bob: {unmapped}");
 
     let stranger = TestCa::new("another-ca").client("Evil", "mallory");
     let (cert, key) = stranger.write_pair(dir.path(), "mallory");

@@ -84,6 +84,33 @@ pub enum PemSource {
     Inline(String),
 }
 
+/// A TLS protocol version (`ssl.enabled.protocols`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    /// `TLSv1.2`.
+    V12,
+    /// `TLSv1.3`.
+    V13,
+}
+
+/// One of `ssl.principal.mapping.rules`, Kafka's syntax:
+/// `RULE:pattern/replacement/[LU]` or `DEFAULT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalRule {
+    /// The distinguished name as it is.
+    Default,
+    /// A regular expression the whole name must match, and what replaces it.
+    Rule {
+        /// The pattern (Java's syntax, which the `regex` crate reads for
+        /// everything but look-arounds and back-references).
+        pattern: String,
+        /// The replacement, with `$1`-style group references.
+        replacement: String,
+        /// `L` lower-cases the result, `U` upper-cases it.
+        case: Option<char>,
+    },
+}
+
 /// One TLS listener's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSettings {
@@ -94,6 +121,12 @@ pub struct TlsSettings {
     pub truststore: Option<PemSource>,
     /// `ssl.client.auth`.
     pub client_auth: ClientAuth,
+    /// `ssl.enabled.protocols`.
+    pub protocols: Vec<TlsVersion>,
+    /// `ssl.cipher.suites` in Kafka's (IANA) names; empty for the defaults.
+    pub cipher_suites: Vec<String>,
+    /// `ssl.principal.mapping.rules`, in order.
+    pub principal_rules: Vec<PrincipalRule>,
 }
 
 /// A PEM key store: one file with key and chain, or the two inline.
@@ -132,6 +165,9 @@ pub const KEYS: &[&str] = &[
     "ssl.truststore.location",
     "ssl.truststore.certificates",
     "ssl.client.auth",
+    "ssl.enabled.protocols",
+    "ssl.cipher.suites",
+    "ssl.principal.mapping.rules",
 ];
 
 /// Resolves each listener's protocol and TLS settings.
@@ -276,11 +312,125 @@ fn tls_settings(
             "client certificates need a trust store (ssl.truststore.location)",
         ));
     }
+    let protocols_text = get("ssl.enabled.protocols").unwrap_or("TLSv1.2,TLSv1.3");
+    let mut protocols = Vec::new();
+    for p in protocols_text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        protocols.push(match p {
+            "TLSv1.2" => TlsVersion::V12,
+            "TLSv1.3" => TlsVersion::V13,
+            other => {
+                return Err(invalid(
+                    "ssl.enabled.protocols",
+                    protocols_text,
+                    format!("{other} is not served (TLSv1.2 and TLSv1.3 are)"),
+                ))
+            }
+        });
+    }
+    if protocols.is_empty() {
+        return Err(invalid(
+            "ssl.enabled.protocols",
+            protocols_text,
+            "at least one protocol is needed",
+        ));
+    }
+    let cipher_suites = get("ssl.cipher.suites")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let rules_text = get("ssl.principal.mapping.rules").unwrap_or("DEFAULT");
+    let principal_rules = principal_rules(rules_text)
+        .map_err(|e| invalid("ssl.principal.mapping.rules", rules_text, e))?;
     Ok(TlsSettings {
         keystore,
         truststore,
         client_auth,
+        protocols,
+        cipher_suites,
+        principal_rules,
     })
+}
+
+/// Parses `ssl.principal.mapping.rules`: comma-separated `DEFAULT` and
+/// `RULE:pattern/replacement/[LU]` entries, where a backslash escapes a `/`
+/// (or anything) inside the pattern and the replacement, and commas may
+/// appear inside both, as Kafka's `SslPrincipalMapper` reads them. Each
+/// pattern is checked to compile.
+pub fn principal_rules(text: &str) -> Result<Vec<PrincipalRule>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let rest = |i: usize| chars[i..].iter().collect::<String>();
+    let starts = |i: usize, word: &str| rest(i).starts_with(word);
+    let until_slash = |i: &mut usize| -> Result<String, String> {
+        let mut out = String::new();
+        while *i < chars.len() && chars[*i] != '/' {
+            if chars[*i] == '\\' && *i + 1 < chars.len() {
+                out.push(chars[*i]);
+                *i += 1;
+            }
+            out.push(chars[*i]);
+            *i += 1;
+        }
+        if *i >= chars.len() {
+            return Err("a RULE needs pattern/replacement/".into());
+        }
+        *i += 1;
+        Ok(out)
+    };
+    let mut i = 0;
+    let mut rules = Vec::new();
+    loop {
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        if starts(i, "DEFAULT") {
+            i += "DEFAULT".len();
+            rules.push(PrincipalRule::Default);
+        } else if starts(i, "RULE:") {
+            i += "RULE:".len();
+            let pattern = until_slash(&mut i)?;
+            let replacement = until_slash(&mut i)?;
+            let case = match chars.get(i) {
+                Some(c @ ('L' | 'U')) => {
+                    i += 1;
+                    Some(*c)
+                }
+                _ => None,
+            };
+            regex::Regex::new(&format!("^(?:{pattern})$"))
+                .map_err(|e| format!("pattern {pattern}: {e}"))?;
+            rules.push(PrincipalRule::Rule {
+                pattern,
+                replacement,
+                case,
+            });
+        } else {
+            return Err(format!("expected DEFAULT or RULE: at '{}'", rest(i)));
+        }
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        match chars.get(i) {
+            None => break,
+            Some(',') => i += 1,
+            Some(_) => return Err(format!("expected ',' at '{}'", rest(i))),
+        }
+    }
+    if rules.is_empty() {
+        return Err("no rule".into());
+    }
+    Ok(rules)
 }
 
 #[cfg(test)]
@@ -335,6 +485,33 @@ mod tests {
     }
 
     #[test]
+    fn principal_mapping_rules_read_as_kafka_reads_them() {
+        let rules = principal_rules(
+            "RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/L, RULE:^CN=([^,]*)\\/x,(.*)$/$1@$2/ ,DEFAULT",
+        )
+        .unwrap();
+        assert_eq!(rules.len(), 3);
+        assert_eq!(
+            rules[0],
+            PrincipalRule::Rule {
+                pattern: "^CN=(.*?),OU=ServiceUsers.*$".into(),
+                replacement: "$1".into(),
+                case: Some('L'),
+            }
+        );
+        assert!(
+            matches!(&rules[1], PrincipalRule::Rule { pattern, case: None, .. } if pattern == "^CN=([^,]*)\\/x,(.*)$")
+        );
+        assert_eq!(rules[2], PrincipalRule::Default);
+        assert!(principal_rules("RULE:no-slashes").is_err());
+        assert!(
+            principal_rules("RULE:(/x/").is_err(),
+            "a pattern that does not compile"
+        );
+        assert!(principal_rules("BOGUS").is_err());
+    }
+
+    #[test]
     fn incomplete_or_unsupported_tls_settings_are_refused() {
         let ssl = listeners("SSL://:9093");
         assert!(secure_listeners(&ssl, &props(&[])).is_err(), "no key store");
@@ -356,6 +533,17 @@ mod tests {
             )
             .is_err(),
             "client auth without a trust store"
+        );
+        assert!(
+            secure_listeners(
+                &ssl,
+                &props(&[
+                    ("ssl.keystore.location", "/k"),
+                    ("ssl.enabled.protocols", "TLSv1.1")
+                ])
+            )
+            .is_err(),
+            "TLS 1.1 is not served"
         );
         assert!(
             secure_listeners(

@@ -336,10 +336,22 @@ pub const STATIC_BROKER_CONFIGS: &[StaticBrokerConfig] = &[
         "Largest request accepted.",
     ),
     def(
+        "ssl.cipher.suites",
+        Some(""),
+        List,
+        "TLS cipher suites TLS listeners offer, by IANA name; empty for rustls' safe defaults.",
+    ),
+    def(
         "ssl.client.auth",
         Some("none"),
         Str,
         "Whether TLS listeners ask clients for a certificate: none, requested or required.",
+    ),
+    def(
+        "ssl.enabled.protocols",
+        Some("TLSv1.2,TLSv1.3"),
+        List,
+        "TLS versions TLS listeners accept.",
     ),
     def(
         "ssl.keystore.certificate.chain",
@@ -364,6 +376,12 @@ pub const STATIC_BROKER_CONFIGS: &[StaticBrokerConfig] = &[
         Some("JKS"),
         Str,
         "The key store format; weir reads PEM.",
+    ),
+    def(
+        "ssl.principal.mapping.rules",
+        Some("DEFAULT"),
+        Str,
+        "How a client certificate's subject becomes a principal: RULE:pattern/replacement/[LU] entries and DEFAULT.",
     ),
     def(
         "ssl.truststore.certificates",

@@ -282,7 +282,12 @@ async fn start_connection(
             return;
         }
     };
-    let principal = tls::principal(stream.get_ref().1.peer_certificates());
+    let subject = tls::subject(stream.get_ref().1.peer_certificates());
+    let Some(principal) = tls.mapper.principal(subject.as_deref()) else {
+        broker.metrics.failed_authentications.inc();
+        tracing::debug!(%peer, %listener, "no ssl.principal.mapping.rules rule matches the client certificate");
+        return;
+    };
     tracing::debug!(%peer, %listener, %principal, "TLS client connected");
     let client = api::ClientContext {
         peer,

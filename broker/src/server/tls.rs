@@ -15,7 +15,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 
-use crate::config::security::{ClientAuth, PemKeystore, PemSource, TlsSettings};
+use crate::config::security::{
+    ClientAuth, PemKeystore, PemSource, PrincipalRule, TlsSettings, TlsVersion,
+};
 
 /// Why a TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -70,9 +72,31 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, TlsErr
             format!("{e} (an unencrypted PKCS#8, PKCS#1 or SEC1 PEM key is needed)"),
         )
     })?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut provider = rustls::crypto::ring::default_provider();
+    if !settings.cipher_suites.is_empty() {
+        let mut chosen = Vec::new();
+        for name in &settings.cipher_suites {
+            let ours = rustls_suite_name(name);
+            let suite = provider
+                .cipher_suites
+                .iter()
+                .find(|s| format!("{:?}", s.suite()) == ours)
+                .ok_or_else(|| store_error("ssl.cipher.suites", format!("{name} is not served")))?;
+            chosen.push(*suite);
+        }
+        provider.cipher_suites = chosen;
+    }
+    let provider = Arc::new(provider);
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> = settings
+        .protocols
+        .iter()
+        .map(|v| match v {
+            TlsVersion::V12 => &rustls::version::TLS12,
+            TlsVersion::V13 => &rustls::version::TLS13,
+        })
+        .collect();
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&versions)
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
     let builder = match (&settings.truststore, settings.client_auth) {
         (Some(trust), auth) if auth != ClientAuth::None => {
@@ -101,18 +125,118 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, TlsErr
     Ok(Arc::new(config))
 }
 
-/// The principal a client certificate stands for, by Kafka's default
-/// `ssl.principal.mapping.rules`: `User:` and the subject DN in RFC 2253
-/// form (the last RDN first, `,` between them, special characters
-/// escaped), `User:ANONYMOUS` without a certificate.
-pub fn principal(peer_certificates: Option<&[CertificateDer<'_>]>) -> String {
-    let Some(leaf) = peer_certificates.and_then(<[_]>::first) else {
-        return "User:ANONYMOUS".to_string();
-    };
-    match x509_parser::parse_x509_certificate(leaf.as_ref()) {
-        Ok((_, cert)) => format!("User:{}", rfc2253(cert.subject())),
-        Err(_) => "User:ANONYMOUS".to_string(),
+/// Kafka names TLS 1.3 suites as IANA does (`TLS_AES_128_GCM_SHA256`),
+/// rustls with a `TLS13_` prefix; TLS 1.2 names are the same in both.
+fn rustls_suite_name(kafka: &str) -> String {
+    match kafka.strip_prefix("TLS_") {
+        Some(rest) if rest.starts_with("AES_") || rest.starts_with("CHACHA20_") => {
+            format!("TLS13_{rest}")
+        }
+        _ => kafka.to_string(),
     }
+}
+
+/// The subject DN of a client's certificate in RFC 2253 form (the last RDN
+/// first, `,` between them, special characters escaped), as Java's
+/// `X500Principal.getName()` gives it; `None` without a certificate.
+pub fn subject(peer_certificates: Option<&[CertificateDer<'_>]>) -> Option<String> {
+    let leaf = peer_certificates.and_then(<[_]>::first)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+    Some(rfc2253(cert.subject()))
+}
+
+/// `ssl.principal.mapping.rules`, compiled: a certificate's subject to a
+/// principal name.
+#[derive(Debug)]
+pub struct PrincipalMapper(Vec<Mapping>);
+
+#[derive(Debug)]
+enum Mapping {
+    Default,
+    Rule {
+        pattern: regex::Regex,
+        replacement: String,
+        case: Option<char>,
+    },
+}
+
+impl PrincipalMapper {
+    /// Compiles the rules (checked when the configuration was read).
+    pub fn new(rules: &[PrincipalRule]) -> Result<Self, TlsError> {
+        rules
+            .iter()
+            .map(|r| match r {
+                PrincipalRule::Default => Ok(Mapping::Default),
+                PrincipalRule::Rule {
+                    pattern,
+                    replacement,
+                    case,
+                } => Ok(Mapping::Rule {
+                    pattern: regex::Regex::new(&format!("^(?:{pattern})$"))
+                        .map_err(|e| store_error("ssl.principal.mapping.rules", e))?,
+                    replacement: java_replacement(replacement),
+                    case: *case,
+                }),
+            })
+            .collect::<Result<_, _>>()
+            .map(PrincipalMapper)
+    }
+
+    /// The principal of a client: `User:` and what the first matching rule
+    /// makes of its certificate's subject, `User:ANONYMOUS` without one;
+    /// `None` when no rule matches (the client is refused, as Kafka refuses
+    /// it).
+    pub fn principal(&self, subject: Option<&str>) -> Option<String> {
+        let Some(dn) = subject else {
+            return Some("User:ANONYMOUS".to_string());
+        };
+        self.0.iter().find_map(|m| match m {
+            Mapping::Default => Some(format!("User:{dn}")),
+            Mapping::Rule {
+                pattern,
+                replacement,
+                case,
+            } => pattern.is_match(dn).then(|| {
+                let name = pattern.replace(dn, replacement.as_str()).into_owned();
+                let name = match case {
+                    Some('L') => name.to_lowercase(),
+                    Some('U') => name.to_uppercase(),
+                    _ => name,
+                };
+                format!("User:{name}")
+            }),
+        })
+    }
+}
+
+/// A Java replacement string (`$1`, `\$` for a literal) in the `regex`
+/// crate's syntax (`${1}`, `$$`).
+fn java_replacement(java: &str) -> String {
+    let mut out = String::new();
+    let mut chars = java.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('$') => out.push_str("$$"),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            '$' => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    digits.push(d);
+                    chars.next();
+                }
+                if digits.is_empty() {
+                    out.push_str("$$");
+                } else {
+                    out.push_str(&format!("${{{digits}}}"));
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The attribute keywords RFC 2253 (and Java's `X500Principal`) write by name.
@@ -161,6 +285,8 @@ fn escape(value: &str) -> String {
 #[derive(Debug)]
 pub struct ReloadingConfig {
     settings: TlsSettings,
+    /// The listener's principal mapping.
+    pub mapper: PrincipalMapper,
     current: RwLock<Arc<ServerConfig>>,
     stamp: RwLock<Vec<Option<SystemTime>>>,
 }
@@ -175,6 +301,7 @@ impl ReloadingConfig {
         let config = server_config(&settings)?;
         let stamp = stamps(&settings);
         Ok(Arc::new(ReloadingConfig {
+            mapper: PrincipalMapper::new(&settings.principal_rules)?,
             settings,
             current: RwLock::new(config),
             stamp: RwLock::new(stamp),
@@ -246,6 +373,54 @@ mod tests {
         assert_eq!(escape("#x"), "\\#x");
     }
 
+    fn mapper(rules: &str) -> PrincipalMapper {
+        PrincipalMapper::new(&crate::config::security::principal_rules(rules).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn mapping_rules_apply_in_order_as_kafkas_do() {
+        let m =
+            mapper("RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/L,RULE:^CN=(.*?),O=(.*)$/$1@$2/,DEFAULT");
+        assert_eq!(
+            m.principal(Some("CN=Kafka-Bot,OU=ServiceUsers,O=Acme"))
+                .as_deref(),
+            Some("User:kafka-bot")
+        );
+        assert_eq!(
+            m.principal(Some("CN=bob,O=Acme")).as_deref(),
+            Some("User:bob@Acme")
+        );
+        assert_eq!(
+            m.principal(Some("C=US")).as_deref(),
+            Some("User:C=US"),
+            "DEFAULT keeps the name"
+        );
+        assert_eq!(m.principal(None).as_deref(), Some("User:ANONYMOUS"));
+        let strict = mapper("RULE:^CN=([a-z]+)$/$1/U");
+        assert_eq!(
+            strict.principal(Some("CN=amy")).as_deref(),
+            Some("User:AMY")
+        );
+        assert_eq!(
+            strict.principal(Some("CN=Amy,O=x")),
+            None,
+            "no rule matches: refused"
+        );
+    }
+
+    #[test]
+    fn kafka_cipher_suite_names_map_to_rustls_ones() {
+        assert_eq!(
+            rustls_suite_name("TLS_AES_128_GCM_SHA256"),
+            "TLS13_AES_128_GCM_SHA256"
+        );
+        assert_eq!(
+            rustls_suite_name("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+        );
+        assert_eq!(java_replacement("$1@$2x\\$"), "${1}@${2}x$$");
+    }
+
     #[test]
     fn a_client_certificate_is_user_and_its_subject_last_rdn_first() {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -260,14 +435,14 @@ mod tests {
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
         assert_eq!(
-            principal(Some(&[cert.der().clone()])),
-            "User:CN=bob,O=Acme\\, Inc"
+            subject(Some(&[cert.der().clone()])).as_deref(),
+            Some("CN=bob,O=Acme\\, Inc")
         );
     }
 
     #[test]
-    fn no_certificate_is_anonymous() {
-        assert_eq!(principal(None), "User:ANONYMOUS");
-        assert_eq!(principal(Some(&[])), "User:ANONYMOUS");
+    fn no_certificate_has_no_subject() {
+        assert_eq!(subject(None), None);
+        assert_eq!(subject(Some(&[])), None);
     }
 }
