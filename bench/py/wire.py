@@ -21,11 +21,12 @@ class Broker:
     """A weir broker in a temporary directory, SIGKILLed on close.
     `nofile` runs it under that descriptor limit (through `prlimit`)."""
 
-    def __init__(self, binary, nofile=None, args=()):
+    def __init__(self, binary, nofile=None, args=(), extra_listeners=()):
         self.dir = tempfile.mkdtemp(prefix="weir-bench-")
         self.port, self.http, self.internal = free_port(), free_port(), free_port()
+        listeners = ",".join([f"PLAINTEXT://127.0.0.1:{self.port}", *extra_listeners])
         cmd = [binary,
-               "--listeners", f"PLAINTEXT://127.0.0.1:{self.port}",
+               "--listeners", listeners,
                "--http-listener", f"127.0.0.1:{self.http}",
                "--internal-listener", f"127.0.0.1:{self.internal}",
                "--data-dir", os.path.join(self.dir, "data"), *args]
@@ -55,6 +56,12 @@ class Broker:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return 0
+
+    def cpu_seconds(self):
+        """User plus system CPU the broker has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def partition_dirs(self):
         try:
