@@ -319,24 +319,23 @@ impl Broker {
     /// The broker's peak resident memory in KiB (`VmHWM`), to prove that
     /// hostile input did not make it allocate.
     pub fn peak_resident_kib(&self) -> u64 {
-        let pid = self.child.as_ref().expect("broker running").id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc status")
+        self.status_kib("VmHWM")
     }
 
     /// The broker's resident memory now in KiB (`VmRSS`).
     pub fn resident_kib(&self) -> u64 {
+        self.status_kib("VmRSS")
+    }
+
+    /// A KiB figure of the broker's `/proc/<pid>/status`.
+    fn status_kib(&self, field: &str) -> u64 {
         let pid = self.child.as_ref().expect("broker running").id();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc status")
+            .unwrap_or_else(|| panic!("{field} in /proc status"))
     }
 
     /// How many descriptors the broker has open.

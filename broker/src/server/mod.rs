@@ -29,26 +29,18 @@ pub async fn run(
     config: BrokerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let budget = match descriptors::raise_limit() {
-        Ok(limit) => {
-            let budget = DescriptorBudget::new(limit.soft);
-            tracing::info!(
-                soft_before = limit.soft_before,
-                soft = limit.soft,
-                hard = limit.hard,
-                client_ceiling = budget.ceiling,
-                "file descriptor limit"
-            );
-            budget
-        }
-        Err(e) => {
-            let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-                .current
-                .unwrap_or(u64::MAX);
-            tracing::warn!(error = %e, soft, "cannot raise the file descriptor limit");
-            DescriptorBudget::new(soft)
-        }
-    };
+    let (limit, refused) = descriptors::raise_limit();
+    let budget = DescriptorBudget::new(limit.soft);
+    tracing::info!(
+        soft_before = limit.soft_before,
+        soft = limit.soft,
+        hard = limit.hard,
+        client_ceiling = budget.ceiling,
+        "file descriptor limit"
+    );
+    if let Some(e) = refused {
+        tracing::warn!(error = %e, "cannot raise the file descriptor limit");
+    }
     // TLS stores load before anything binds: a broker that cannot serve
     // its TLS listeners does not start.
     let mut secured = Vec::new();
@@ -345,8 +337,11 @@ async fn accept_loop(
                 Err(e) if descriptors::is_exhausted(&e) => {
                     // Refuse the waiting client on the spare descriptor
                     // rather than leave it, and the accept loop, stuck.
+                    // Bounded, so a client that gave up meanwhile cannot
+                    // keep the loop from seeing the broker stop.
                     spare.release();
-                    if let Ok((socket, peer)) = listener.accept().await {
+                    let waiting = tokio::time::timeout(Duration::from_millis(100), listener.accept());
+                    if let Ok(Ok((socket, peer))) = waiting.await {
                         drop(socket);
                         short.refused(&peer.to_string());
                     }

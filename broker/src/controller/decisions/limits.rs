@@ -138,6 +138,18 @@ mod tests {
     }
 
     #[test]
+    fn the_described_default_is_the_enforced_one() {
+        let described = crate::controller::decisions::broker_configs::DYNAMIC_BROKER_CONFIGS
+            .iter()
+            .find(|d| d.name == MAX_PARTITIONS_PER_BROKER_KEY)
+            .expect("described");
+        assert_eq!(
+            described.default.parse::<u64>().ok(),
+            Some(DEFAULT_MAX_PARTITIONS_PER_BROKER)
+        );
+    }
+
+    #[test]
     fn an_operation_over_kafkas_record_cap_is_a_policy_violation() {
         let image = fixtures::image(&[0], vec![]);
         let records = partitions(Uuid::new_v4(), 10_001, &[0]);
